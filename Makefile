@@ -1,0 +1,53 @@
+# tsrun build. `make build` produces bin/tsrun; `make test` runs every test; `make demo` runs a container.
+SHELL := /bin/bash
+NODE ?= $(shell command -v node)
+GEN := src/spec/generated
+SRC := $(shell find src -name '*.ts' -not -path 'src/spec/generated/*')
+
+.PHONY: all build test typecheck demo bench clean conformance
+
+all: build
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(GEN)/.stamp: node_modules/.package-lock.json $(wildcard schemas/*.json) scripts/gen-spec.mjs
+	$(NODE) scripts/gen-spec.mjs
+	@touch $@
+
+dist/tsrun-stage: native/stage.c
+	@mkdir -p dist
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# dist/tsrun.js (the CLI) and dist/init.js (the container's init stage) are built together.
+dist/tsrun.js: node_modules/.package-lock.json $(GEN)/.stamp $(SRC) scripts/build.mjs
+	$(NODE) scripts/build.mjs cli
+
+bin/tsrun: dist/tsrun.js scripts/make-launcher.sh
+	bash scripts/make-launcher.sh "$(NODE)" $@
+
+build: bin/tsrun dist/tsrun-stage
+
+typecheck: $(GEN)/.stamp
+	npx tsc -p tsconfig.json --noEmit
+
+build/test/.stamp: $(GEN)/.stamp $(SRC) $(shell find test -name '*.ts') scripts/build.mjs
+	$(NODE) scripts/build.mjs tests
+	@touch $@
+
+test: build typecheck build/test/.stamp
+	$(NODE) --test --test-concurrency=1 $$(find build/test -name '*.test.js' | sort)
+
+clean:
+	rm -rf build dist bin $(GEN)
+
+bench: build bundles/busybox/rootfs
+	$(NODE) bench/bench.mjs
+
+bundles/busybox/rootfs: scripts/make-rootfs.sh
+	scripts/make-rootfs.sh $@
+
+# Builds tsrun and the example rootfs, then runs the example container in the foreground.
+demo: build bundles/busybox/rootfs
+	bin/tsrun --root /run/tsrun-demo run --bundle bundles/busybox demo-$$$$

@@ -1,0 +1,148 @@
+// tsrun's command line: runc's global flags and subcommands. Each subcommand's code lives in
+// src/commands/<name>.ts and is loaded only when that subcommand runs.
+import yargs from 'yargs/yargs';
+import type { Argv, ArgumentsCamelCase } from 'yargs';
+import { Logger } from '../log/logger';
+import { DEFAULT_ROOT, StateStore } from '../state/store';
+import { versionText } from '../version';
+import { CommandError, type CommandArgs, type CommandContext, type GlobalOptions } from './context';
+
+type Handler = (ctx: CommandContext, args: CommandArgs) => Promise<number | void> | number | void;
+
+/** Wraps a lazily imported command so every failure is logged once and sets the exit code. */
+function run(load: () => Promise<{ default: Handler }>) {
+  return async (args: ArgumentsCamelCase<Record<string, unknown>>): Promise<void> => {
+    let logger = new Logger({ file: typeof args.log === 'string' ? args.log : undefined, format: args.logFormat === 'json' ? 'json' : 'text', debug: false });
+    try {
+      const options = globalOptions(args);
+      logger = new Logger({ file: options.log, format: options.logFormat, debug: options.debug });
+      const ctx: CommandContext = {
+        options,
+        logger,
+        store: new StateStore(options.root, () => require('../linux/syscalls').linux()),
+      };
+      const handler = (await load()).default;
+      const code = await handler(ctx, args);
+      process.exitCode = typeof code === 'number' ? code : 0;
+    } catch (err) {
+      logger.error(errorMessage(err));
+      process.exitCode = err instanceof CommandError ? err.exitCode : 1;
+    }
+  };
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function globalOptions(args: Record<string, unknown>): GlobalOptions {
+  const rootless = args.rootless === '' ? 'true' : String(args.rootless);
+  if (rootless !== 'true' && rootless !== 'false' && rootless !== 'auto') {
+    throw new CommandError(`invalid --rootless value ${JSON.stringify(rootless)}: one of true, false, auto`);
+  }
+  return {
+    root: String(args.root),
+    log: typeof args.log === 'string' && args.log !== '' ? args.log : undefined,
+    logFormat: args.logFormat === 'json' ? 'json' : 'text',
+    debug: Boolean(args.debug),
+    systemdCgroup: Boolean(args.systemdCgroup),
+    rootless,
+  };
+}
+
+function idArg<T>(y: Argv<T>) {
+  return y.positional('container-id', { type: 'string', demandOption: true, describe: 'your name for the container' });
+}
+
+/** Options of `create`, shared by `run`. */
+function createArgs<T>(y: Argv<T>) {
+  return idArg(y)
+    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the root of the bundle directory' })
+    .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
+    .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master (not supported yet)' })
+    .option('preserve-fds', { type: 'string', default: '0', describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' })
+    .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs' })
+    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' });
+}
+
+export function buildCli(argv: string[]): Argv {
+  return yargs(argv)
+    .scriptName('tsrun')
+    .usage('tsrun: an OCI container runtime (runc-compatible)\n\nUsage: $0 [global options] <command> [command options]')
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false })
+    .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'root directory for storage of container state (this should be located in tmpfs)', global: true })
+    .option('log', { type: 'string', describe: "set the log file to write tsrun logs to (default is '/dev/stderr')", global: true })
+    .option('log-format', { choices: ['text', 'json'], default: 'text', describe: "set the log format ('text' or 'json')", global: true })
+    .option('debug', { type: 'boolean', default: false, describe: 'enable debug logging', global: true })
+    .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'enable systemd cgroup support (cgroupsPath of the form "slice:prefix:name")', global: true })
+    // A string, not choices: `spec --rootless` is a flag of the same name (checked in globalOptions).
+    .option('rootless', { type: 'string', default: 'auto', describe: "ignore cgroup permission errors ('true', 'false', or 'auto'); for spec: generate a rootless config", global: true })
+    .command(
+      'spec',
+      'create a new specification file',
+      (y) =>
+        y.option('bundle', { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory' }),
+      run(() => import('../commands/spec')),
+    )
+    .command('create <container-id>', 'create a container', createArgs, run(() => import('../commands/create')))
+    .command('start <container-id>', 'executes the user defined process in a created container', idArg, run(() => import('../commands/start')))
+    .command(
+      'run <container-id>',
+      'create and run a container',
+      (y) =>
+        createArgs(y)
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
+          .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }),
+      run(() => import('../commands/run')),
+    )
+    .command(
+      'kill <container-id> [signal]',
+      'kill sends the specified signal (default: SIGTERM) to the container\'s init process',
+      (y) => idArg(y).positional('signal', { type: 'string', describe: 'signal name or number' }).option('all', { alias: 'a', type: 'boolean', default: false, describe: 'send the signal to all processes in the container' }),
+      run(() => import('../commands/kill')),
+    )
+    .command(
+      'delete <container-id>',
+      'delete any resources held by the container',
+      (y) => idArg(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' }),
+      run(() => import('../commands/delete')),
+    )
+    .command('features', 'show the enabled features', (y) => y, run(() => import('../commands/features')))
+    .command('state <container-id>', 'output the state of a container', idArg, run(() => import('../commands/state')))
+    .command(
+      'list',
+      'lists containers started by tsrun with the given root',
+      (y) =>
+        y
+          .option('format', { alias: 'f', choices: ['table', 'json'], default: 'table', describe: 'select one of: table or json' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'display only container IDs' }),
+      run(() => import('../commands/list')),
+    )
+    .demandCommand(1, 'no command given; see --help')
+    .strict()
+    .version(false)
+    .help('help')
+    .alias('help', 'h')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`tsrun: ${msg}\n\n`);
+      y.showHelp((s: string) => process.stderr.write(s + '\n'));
+      process.exit(1);
+    });
+}
+
+async function main(argv: string[]): Promise<void> {
+  // dockerd and podman call --version often: answer it without loading the parser.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    process.stdout.write(versionText());
+    return;
+  }
+  await buildCli(argv).parseAsync();
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`tsrun: ${errorMessage(err)}\n`);
+  process.exitCode = 1;
+});

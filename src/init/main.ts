@@ -1,0 +1,97 @@
+// The container's init stage: the Node program the native stage execs inside the container's
+// new namespaces. It builds the container's view of the world (mounts, root, hostname), tells
+// the runtime it is created, waits on the exec fifo for `start`, and finally becomes the user
+// process with execve (same pid: the pid the clients know is the user process's).
+//
+// Nothing here may write to stdout/stderr before execve: fds 0-2 are the container's stdio.
+// Errors before "created" go to the runtime over the sync channel; after it (start hooks,
+// execve), they go to the container's stderr, as with runc.
+import { writeSync } from 'node:fs';
+import { linux } from '../linux/syscalls';
+import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, O_CLOEXEC, O_RDONLY, O_WRONLY } from '../linux/constants';
+import { InitChannel } from '../runtime/channel';
+import { runHooksSync } from '../runtime/hooks';
+import type { InitConfig, ParentMessage } from '../runtime/protocol';
+import { planNamespaces } from '../runtime/namespaces';
+import { SPEC_VERSION } from '../version';
+import { enterRootfs, finishRootfs, prepareRootfs } from './rootfs';
+import { applySystemSettings } from './system';
+import { execUserProcess, resolveExecutable } from './process';
+
+function main(): never {
+  const sys = linux();
+  // No process in the container may ptrace us or open our /proc files while we still hold
+  // the runtime's view of the host (execve resets this for the user's binary).
+  sys.setDumpable(false);
+  const channel = new InitChannel(Number(process.argv[2]));
+
+  let config: InitConfig;
+  let executable: string;
+  try {
+    config = channel.receive<InitConfig>();
+    const { spec } = config;
+    if (!spec.process) throw new Error('process: a container needs a process to run');
+    const plan = planNamespaces(spec);
+    if (plan.mountPath) joinMountNamespace(plan.mountPath);
+
+    prepareRootfs(sys, config);
+    channel.send({ type: 'hooks', phase: 'createRuntime' });
+    const reply = channel.receive<ParentMessage>();
+    if (reply.type === 'abort') process.exit(1);
+    runHooksSync('createContainer', spec.hooks?.createContainer, hookState(config, 'creating'));
+
+    enterRootfs(sys, config);
+    finishRootfs(sys, config);
+    applySystemSettings(sys, spec);
+    if (plan.newCgroup) sys.unshare(CLONE_NEWCGROUP);
+    executable = resolveExecutable(spec.process);
+    channel.send({ type: 'created' });
+  } catch (err) {
+    try {
+      channel.send({ type: 'error', message: (err as Error).message });
+    } finally {
+      process.exit(1);
+    }
+  }
+
+  try {
+    waitForStart(config.fifoFd);
+    runHooksSync('startContainer', config.spec.hooks?.startContainer, hookState(config, 'running'));
+    return execUserProcess(sys, config.spec.process, executable, { preserveFds: config.preserveFds });
+  } catch (err) {
+    writeSync(2, `tsrun: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+/** The state hooks receive on stdin. */
+function hookState(config: InitConfig, status: string): object {
+  return { ociVersion: SPEC_VERSION, id: config.id, status, pid: config.hostPid, bundle: config.bundle, annotations: config.spec.annotations ?? {} };
+}
+
+/** A multi-threaded process may join a mount namespace once it stops sharing its fs info. */
+function joinMountNamespace(path: string): void {
+  const sys = linux();
+  const fd = sys.open(path, O_RDONLY | O_CLOEXEC);
+  try {
+    sys.unshare(CLONE_FS);
+    sys.setns(fd, CLONE_NEWNS);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/**
+ * Blocks until `start` opens the exec fifo for reading, then tells it we are going (one byte).
+ * The fifo was opened O_PATH by the runtime before pivot_root; it is reopened for writing
+ * through /proc/self/fd.
+ */
+function waitForStart(fifoFd: number): void {
+  const sys = linux();
+  const fd = sys.open(`/proc/self/fd/${fifoFd}`, O_WRONLY | O_CLOEXEC);
+  writeSync(fd, '0');
+  sys.close(fd);
+  sys.close(fifoFd);
+}
+
+main();

@@ -1,0 +1,112 @@
+// `create`, top to bottom: read and check the bundle, claim the id, start the init in its
+// namespaces, let it build the container while the runtime runs the host-side hooks, then
+// record the state. The init is left blocked on the exec fifo until `start`. Any failure
+// kills the init and removes the state directory: a failed create leaves nothing behind
+// (the container's mounts live only in its own mount namespace and die with it).
+import { closeSync, openSync, writeFileSync, renameSync } from 'node:fs';
+import { join, dirname, basename, resolve } from 'node:path';
+import type { CommandContext } from '../cli/context';
+import { linux } from '../linux/syscalls';
+import { O_CLOEXEC, O_PATH } from '../linux/constants';
+import { processStartTime } from '../linux/proc';
+import { rfc3339Nano } from '../state/time';
+import { validateContainerId } from '../state/id';
+import type { ContainerRecord } from '../state/store';
+import { EXEC_FIFO } from '../state/status';
+import { loadBundle } from './bundle';
+import { runHooks } from './hooks';
+import { killQuietly, launchInit } from './launch';
+import { planNamespaces, stageNamespaceArgs } from './namespaces';
+import { assertSupported } from './unsupported';
+import type { ParentMessage } from './protocol';
+import { SPEC_VERSION } from '../version';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string | undefined;
+  preserveFds: number;
+  noPivot: boolean;
+  noNewKeyring: boolean;
+}
+
+export async function createContainer(ctx: CommandContext, options: CreateOptions): Promise<ContainerRecord> {
+  const id = validateContainerId(options.id);
+  const bundle = loadBundle(options.bundle);
+  const { spec } = bundle;
+  assertSupported(spec);
+  const plan = planNamespaces(spec);
+  if (!Number.isInteger(options.preserveFds) || options.preserveFds < 0) throw new Error('--preserve-fds must be a non-negative integer');
+
+  const stateDir = ctx.store.claim(id);
+  let initPid = 0;
+  try {
+    return await ctx.store.withLock(id, async () => {
+      const fifo = join(stateDir, EXEC_FIFO);
+      linux().mkfifo(fifo, 0o622);
+      const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
+      const created = rfc3339Nano();
+      try {
+        const init = await launchInit({
+          stageArgs: stageNamespaceArgs(plan, spec),
+          preserveFds: options.preserveFds,
+          fifoFd,
+          uidMappings: spec.linux?.uidMappings,
+          gidMappings: spec.linux?.gidMappings,
+          allowSetgroups: true,
+        });
+        initPid = init.pid;
+        ctx.logger.debug(`init started as pid ${init.pid}`);
+        const hookState = { ociVersion: SPEC_VERSION, id, status: 'creating', pid: init.pid, bundle: bundle.dir, annotations: spec.annotations ?? {} };
+        init.configure({
+          id, bundle: bundle.dir, rootfs: bundle.rootfs, spec, hostPid: init.pid,
+          preserveFds: options.preserveFds, noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+        });
+
+        // The init reports each point where the runtime has work to do, then "created".
+        for (;;) {
+          const message = await init.channel.receive();
+          if (message.type === 'error') throw new Error(message.message);
+          if (message.type === 'created') break;
+          if (message.type === 'hooks') {
+            const reply: ParentMessage = { type: 'continue' };
+            try {
+              await runHooks('prestart', spec.hooks?.prestart, hookState);
+              await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
+            } catch (err) {
+              init.channel.send({ type: 'abort', message: (err as Error).message });
+              throw err;
+            }
+            init.channel.send(reply);
+          }
+        }
+        init.channel.close();
+
+        const startTime = processStartTime(init.pid);
+        if (startTime === null) throw new Error('the container init exited during create');
+        const record: ContainerRecord = {
+          ociVersion: SPEC_VERSION, id, pid: init.pid, pidStartTime: startTime, bundle: bundle.dir,
+          rootfs: bundle.rootfs, created, owner: '', annotations: spec.annotations ?? {},
+          hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+        };
+        ctx.store.write(record);
+        if (options.pidFile) writePidFile(options.pidFile, init.pid);
+        return record;
+      } finally {
+        closeSync(fifoFd);
+      }
+    });
+  } catch (err) {
+    if (initPid > 0) killQuietly(initPid);
+    ctx.store.remove(id);
+    throw err;
+  }
+}
+
+/** Digits and no newline (go-runc parses it with Atoi), written atomically. */
+export function writePidFile(path: string, pid: number): void {
+  const abs = resolve(path);
+  const tmp = join(dirname(abs), `.${basename(abs)}.${process.pid}.tmp`);
+  writeFileSync(tmp, String(pid), { mode: 0o644 });
+  renameSync(tmp, abs);
+}

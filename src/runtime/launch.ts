@@ -1,0 +1,98 @@
+// Starting a container's init: the native stage clones it into its new namespaces, the runtime
+// writes its uid/gid maps from outside, releases it, and the child execs the Node init stage
+// (dist/init.js), which receives its InitConfig as the first message on the sync channel.
+import { spawn, type StdioOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { LinuxIDMapping } from '../spec';
+import { ParentChannel } from './channel';
+import type { InitConfig } from './protocol';
+
+/** Where the runtime's own files are: next to the bundled CLI. */
+export const RUNTIME_DIR = __dirname;
+export const STAGE_BINARY = join(RUNTIME_DIR, 'tsrun-stage');
+export const INIT_SCRIPT = join(RUNTIME_DIR, 'init.js');
+/** Node flags for the init: no eval, and a small heap since the init's memory may be charged to the container. */
+const INIT_NODE_FLAGS = ['--disallow-code-generation-from-strings', '--max-semi-space-size=1', '--stack-size=984'];
+
+export interface LaunchOptions {
+  /** Namespace arguments for the stage (see namespaces.ts). */
+  stageArgs: string[];
+  /** fds 3..3+preserveFds-1 of this process are passed through unchanged. */
+  preserveFds: number;
+  /** An fd of this process to hand to the init (the exec fifo, O_PATH). */
+  fifoFd: number;
+  uidMappings?: LinuxIDMapping[] | undefined;
+  gidMappings?: LinuxIDMapping[] | undefined;
+  /** Whether the init may call setgroups(2) in its new user namespace (false writes "deny"). */
+  allowSetgroups: boolean;
+}
+
+export interface LaunchedInit {
+  pid: number;
+  channel: ParentChannel;
+  /** Sends the init its configuration (the init fills in fd numbers from `fds`). */
+  configure(config: Omit<InitConfig, 'fifoFd'>): void;
+}
+
+export class LaunchError extends Error {}
+
+export async function launchInit(options: LaunchOptions): Promise<LaunchedInit> {
+  const fifoIndex = 3 + options.preserveFds;
+  const syncIndex = fifoIndex + 1;
+  const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
+  for (let fd = 3; fd < fifoIndex; fd++) stdio.push(fd);
+  stdio.push(options.fifoFd, 'pipe');
+
+  const args = [
+    '--sync', String(syncIndex), ...options.stageArgs, '--',
+    process.execPath, ...INIT_NODE_FLAGS, INIT_SCRIPT, String(syncIndex),
+  ];
+  // The init needs nothing from our environment; the container's comes from its config.
+  const stage = spawn(STAGE_BINARY, args, { stdio, env: {} });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    stage.on('error', (err) => reject(new LaunchError(`cannot start ${STAGE_BINARY}: ${err.message}`)));
+    stage.on('exit', (code) => resolve(code));
+  });
+  const sock = stage.stdio[syncIndex] as unknown as Readable & Writable;
+  const channel = new ParentChannel(sock, sock);
+
+  const first = await Promise.race([channel.readLine(), exited.then((code) => `error stage exited with status ${code}`)]);
+  if (!first.startsWith('pid ')) throw new LaunchError(first.replace(/^error /, ''));
+  const pid = Number(first.slice(4));
+  const code = await exited;
+  if (code !== 0) throw new LaunchError(`the clone stage exited with status ${code}`);
+
+  try {
+    if (options.uidMappings || options.gidMappings) writeIdMaps(pid, options);
+  } catch (err) {
+    killQuietly(pid);
+    throw err;
+  }
+  channel.sendRaw('G');
+  return {
+    pid,
+    channel,
+    configure: (config) => channel.send({ ...config, fifoFd: fifoIndex }),
+  };
+}
+
+function writeIdMaps(pid: number, options: LaunchOptions): void {
+  const format = (maps: LinuxIDMapping[]) => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+  try {
+    if (options.uidMappings) writeFileSync(`/proc/${pid}/uid_map`, format(options.uidMappings));
+    if (!options.allowSetgroups) writeFileSync(`/proc/${pid}/setgroups`, 'deny');
+    if (options.gidMappings) writeFileSync(`/proc/${pid}/gid_map`, format(options.gidMappings));
+  } catch (err) {
+    throw new LaunchError(`writing the id mappings of the init (pid ${pid}): ${(err as Error).message}`);
+  }
+}
+
+export function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}

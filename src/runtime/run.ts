@@ -1,0 +1,57 @@
+// `run` in the foreground: tsrun becomes the child subreaper, so the container's init (orphaned
+// by the clone stage) is re-parented to it; it creates and starts the container, forwards the
+// signals it receives to the init, reaps it and exits with its status (128+N for signal N).
+import type { CommandContext } from '../cli/context';
+import { linux } from '../linux/syscalls';
+import { WNOHANG } from '../linux/constants';
+import { createContainer, type CreateOptions } from './create';
+import { deleteContainer, startContainer } from './lifecycle';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
+
+export interface RunOptions extends CreateOptions {
+  detach: boolean;
+  keep: boolean;
+}
+
+export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
+  if (options.detach) {
+    await createContainer(ctx, options);
+    await startContainer(ctx, options.id);
+    return 0;
+  }
+  const sys = linux();
+  sys.setChildSubreaper(true);
+  const record = await createContainer(ctx, options);
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(record.pid, signal);
+    } catch {
+      // the init is gone; its exit is being collected
+    }
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  let code: number;
+  try {
+    await startContainer(ctx, options.id);
+    const status = await sys.waitpidAsync(record.pid);
+    code = status.exitCode ?? (status.signal !== null && status.signal !== undefined ? 128 + status.signal : 255);
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+    reapOrphans();
+    if (!options.keep) await deleteContainer(ctx, options.id, true);
+  }
+  return code;
+}
+
+/** Collects any other process re-parented to us (the container's children after its init died). */
+function reapOrphans(): void {
+  const sys = linux();
+  try {
+    while (sys.waitpid(-1, WNOHANG) !== null) {
+      // keep reaping
+    }
+  } catch {
+    // ECHILD: nothing left
+  }
+}
