@@ -5,6 +5,7 @@ import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { Logger } from '../log/logger';
 import { DEFAULT_ROOT, StateStore } from '../state/store';
 import { versionText } from '../version';
+import { separateExecCommand } from './exec-argv';
 import { CommandError, type CommandArgs, type CommandContext, type GlobalOptions } from './context';
 
 type Handler = (ctx: CommandContext, args: CommandArgs) => Promise<number | void> | number | void;
@@ -37,7 +38,7 @@ function errorMessage(err: unknown): string {
 }
 
 function globalOptions(args: Record<string, unknown>): GlobalOptions {
-  const rootless = args.rootless === '' ? 'true' : String(args.rootless);
+  const rootless = args.rootless === undefined ? 'auto' : args.rootless === '' ? 'true' : String(args.rootless);
   if (rootless !== 'true' && rootless !== 'false' && rootless !== 'auto') {
     throw new CommandError(`invalid --rootless value ${JSON.stringify(rootless)}: one of true, false, auto`);
   }
@@ -70,14 +71,14 @@ export function buildCli(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('tsrun')
     .usage('tsrun: an OCI container runtime (runc-compatible)\n\nUsage: $0 [global options] <command> [command options]')
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false })
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'populate--': true })
     .option('root', { type: 'string', default: DEFAULT_ROOT, describe: 'root directory for storage of container state (this should be located in tmpfs)', global: true })
     .option('log', { type: 'string', describe: "set the log file to write tsrun logs to (default is '/dev/stderr')", global: true })
     .option('log-format', { choices: ['text', 'json'], default: 'text', describe: "set the log format ('text' or 'json')", global: true })
     .option('debug', { type: 'boolean', default: false, describe: 'enable debug logging', global: true })
     .option('systemd-cgroup', { type: 'boolean', default: false, describe: 'enable systemd cgroup support (cgroupsPath of the form "slice:prefix:name")', global: true })
     // A string, not choices: `spec --rootless` is a flag of the same name (checked in globalOptions).
-    .option('rootless', { type: 'string', default: 'auto', describe: "ignore cgroup permission errors ('true', 'false', or 'auto'); for spec: generate a rootless config", global: true })
+    .option('rootless', { type: 'string', describe: "ignore cgroup permission errors ('true', 'false', or 'auto'); for spec: generate a rootless config", global: true })
     .command(
       'spec',
       'create a new specification file',
@@ -95,6 +96,25 @@ export function buildCli(argv: string[]): Argv {
           .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
           .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }),
       run(() => import('../commands/run')),
+    )
+    .command(
+      'exec <container-id>',
+      'execute new process inside the container',
+      (y) =>
+        idArg(y)
+          .option('process', { alias: 'p', type: 'string', describe: 'path to the process.json' })
+          .option('env', { alias: 'e', type: 'string', array: true, describe: 'set environment variables' })
+          .option('cwd', { type: 'string', describe: 'current working directory in the container' })
+          .option('user', { alias: 'u', type: 'string', describe: 'UID (format: <uid>[:<gid>])' })
+          .option('additional-gids', { alias: 'g', type: 'string', array: true, describe: 'additional gids' })
+          .option('cap', { alias: 'c', type: 'string', array: true, describe: 'add a capability to the bounding set for the process' })
+          .option('no-new-privs', { type: 'boolean', default: false, describe: 'set the no new privileges value for the process' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
+          .option('pid-file', { type: 'string', describe: 'specify the file to write the process id to' })
+          .option('preserve-fds', { type: 'string', default: '0', describe: 'pass N additional file descriptors to the process' })
+          .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY (not supported yet)' })
+          .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master (not supported yet)' }),
+      run(() => import('../commands/exec')),
     )
     .command(
       'kill <container-id> [signal]',
@@ -139,7 +159,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(versionText());
     return;
   }
-  await buildCli(argv).parseAsync();
+  await buildCli(separateExecCommand(argv)).parseAsync();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

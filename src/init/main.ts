@@ -7,16 +7,17 @@
 // Errors before "created" go to the runtime over the sync channel; after it (start hooks,
 // execve), they go to the container's stderr, as with runc.
 import { writeSync } from 'node:fs';
-import { linux } from '../linux/syscalls';
+import { linux, type Syscalls } from '../linux/syscalls';
 import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, O_CLOEXEC, O_RDONLY, O_WRONLY } from '../linux/constants';
 import { InitChannel } from '../runtime/channel';
 import { runHooksSync } from '../runtime/hooks';
-import type { InitConfig, ParentMessage } from '../runtime/protocol';
+import type { ExecConfig, InitConfig, ParentMessage, StageConfig } from '../runtime/protocol';
+import type { Process } from '../spec';
 import { planNamespaces } from '../runtime/namespaces';
 import { SPEC_VERSION } from '../version';
 import { enterRootfs, finishRootfs, prepareRootfs } from './rootfs';
 import { applySystemSettings } from './system';
-import { execUserProcess, resolveExecutable } from './process';
+import { execUserProcess, planProcess, resolveExecutable } from './process';
 
 function main(): never {
   const sys = linux();
@@ -24,12 +25,36 @@ function main(): never {
   // the runtime's view of the host (execve resets this for the user's binary).
   sys.setDumpable(false);
   const channel = new InitChannel(Number(process.argv[2]));
+  const config = reportingErrors(channel, () => channel.receive<StageConfig>());
+  return config.kind === 'exec' ? execStage(sys, channel, config) : containerInit(sys, channel, config);
+}
 
-  let config: InitConfig;
-  let executable: string;
+/** Runs a step whose failure is reported to the runtime over the channel (then exits 1). */
+function reportingErrors<T>(channel: InitChannel, step: () => T): T {
   try {
-    config = channel.receive<InitConfig>();
-    const { spec } = config;
+    return step();
+  } catch (err) {
+    try {
+      channel.send({ type: 'error', message: (err as Error).message });
+    } finally {
+      process.exit(1);
+    }
+  }
+}
+
+/** After the runtime has returned, failures can only go to the container's stderr. */
+function reportingToStderr(step: () => never): never {
+  try {
+    return step();
+  } catch (err) {
+    writeSync(2, `tsrun: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig): never {
+  const { spec } = config;
+  const executable = reportingErrors(channel, () => {
     if (!spec.process) throw new Error('process: a container needs a process to run');
     const plan = planNamespaces(spec);
     if (plan.mountPath) joinMountNamespace(plan.mountPath);
@@ -41,27 +66,31 @@ function main(): never {
     runHooksSync('createContainer', spec.hooks?.createContainer, hookState(config, 'creating'));
 
     enterRootfs(sys, config);
+    applySystemSettings(sys, spec); // sysctl before /proc/sys becomes read-only
     finishRootfs(sys, config);
-    applySystemSettings(sys, spec);
     if (plan.newCgroup) sys.unshare(CLONE_NEWCGROUP);
-    executable = resolveExecutable(spec.process);
+    planProcess(spec.process, { personality: spec.linux?.personality });
+    const exe = resolveExecutable(spec.process);
     channel.send({ type: 'created' });
-  } catch (err) {
-    try {
-      channel.send({ type: 'error', message: (err as Error).message });
-    } finally {
-      process.exit(1);
-    }
-  }
-
-  try {
+    return exe;
+  });
+  return reportingToStderr(() => {
     waitForStart(config.fifoFd);
-    runHooksSync('startContainer', config.spec.hooks?.startContainer, hookState(config, 'running'));
-    return execUserProcess(sys, config.spec.process, executable, { preserveFds: config.preserveFds });
-  } catch (err) {
-    writeSync(2, `tsrun: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+    runHooksSync('startContainer', spec.hooks?.startContainer, hookState(config, 'running'));
+    return execUserProcess(sys, spec.process as Process, executable, { preserveFds: config.preserveFds, personality: spec.linux?.personality });
+  });
+}
+
+/** A process joining a running container (`tsrun exec`); the stage already joined the other namespaces. */
+function execStage(sys: Syscalls, channel: InitChannel, config: ExecConfig): never {
+  const executable = reportingErrors(channel, () => {
+    joinMountNamespace(config.mountNamespace);
+    planProcess(config.process);
+    const exe = resolveExecutable(config.process);
+    channel.send({ type: 'ready' });
+    return exe;
+  });
+  return reportingToStderr(() => execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds }));
 }
 
 /** The state hooks receive on stdin. */

@@ -630,3 +630,20 @@ export const SYSCALL_NUMBERS_BY_ARCH: Readonly<Record<Arch, SyscallNumbers>> = {
 
 /** System call numbers for this machine's architecture (throws on use if unsupported). */
 export const SYS: SyscallNumbers = perArch(SYSCALL_NUMBERS_BY_ARCH, 'system call number');
+
+// ---------------------------------------------------------------------------------------------
+// statx(2) and mount_setattr(2) (used by the rootfs setup)
+
+export const STATX_TYPE = 0x0001;
+export const STATX_MODE = 0x0002;
+export const STATX_NLINK = 0x0004;
+export const STATX_UID = 0x0008;
+export const STATX_GID = 0x0010;
+export const STATX_INO = 0x0100;
+export const STATX_SIZE = 0x0200;
+export const STATX_BASIC_STATS = 0x07ff;
+export const STATX_MNT_ID = 0x1000;
+/** sizeof(struct mount_attr), MOUNT_ATTR_SIZE_VER0. */
+export const MOUNT_ATTR_SIZE_VER0 = 32;
+/** unlinkat(2) flag (same value as AT_REMOVEDIR, named for readability). */
+export const AT_UNLINK_DIR = 0x200;

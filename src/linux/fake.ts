@@ -13,6 +13,8 @@
 // exec" never continues), unless a failure is scripted.
 import { SyscallError } from './errors';
 import { CAP_LAST_CAP, RLIM_INFINITY } from './constants';
+import type { FileStat, MountAttr } from './syscalls';
+import { S_IFDIR } from './constants';
 import {
   describeCloneFlags,
   CapabilitySets,
@@ -518,5 +520,41 @@ export class FakeSyscalls implements Syscalls {
       data: Buffer.alloc(0),
       fds: [],
     }));
+  }
+
+  // --- *at() calls, openat2, statx, mount_setattr
+  // Defaults: openat2 hands out a new fd, statx says "directory, mode 0755, owned by root"
+  // (statDefault), readlinkat fails EINVAL (not a symlink); stub them to model a tree.
+
+  statDefault: FileStat = { mode: S_IFDIR | 0o755, uid: 0, gid: 0, ino: 2n, size: 0n, rdev: 0n, dev: 0n, mntId: 0n };
+
+  openat2(dirfd: number, path: string, flags: number, resolve: number, mode?: number): number {
+    return this.run('openat2', [dirfd, path, flags, resolve, mode], 'openat2', path, () => this.newFd());
+  }
+  mkdirat(dirfd: number, path: string, mode: number): void {
+    this.run('mkdirat', [dirfd, path, mode], 'mkdirat', path, () => undefined);
+  }
+  mknodat(dirfd: number, path: string, mode: number, dev: number | bigint): void {
+    this.run('mknodat', [dirfd, path, mode, dev], 'mknodat', path, () => undefined);
+  }
+  symlinkat(target: string, dirfd: number, linkpath: string): void {
+    this.run('symlinkat', [target, dirfd, linkpath], 'symlinkat', linkpath, () => undefined);
+  }
+  unlinkat(dirfd: number, path: string, flags: number): void {
+    this.run('unlinkat', [dirfd, path, flags], 'unlinkat', path, () => undefined);
+  }
+  readlinkat(dirfd: number, path: string): string {
+    return this.run('readlinkat', [dirfd, path], 'readlinkat', path, (): string => {
+      throw SyscallError.of('readlinkat', 'EINVAL', path);
+    });
+  }
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+    this.run('fchownat', [dirfd, path, uid, gid, flags], 'fchownat', path, () => undefined);
+  }
+  statx(dirfd: number, path: string, flags: number): FileStat {
+    return this.run('statx', [dirfd, path, flags], 'statx', path, () => ({ ...this.statDefault }));
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attr: MountAttr): void {
+    this.run('mountSetattr', [dirfd, path, flags, attr], 'mount_setattr', path, () => undefined);
   }
 }

@@ -87,6 +87,15 @@ export interface RawLibc {
     rlimit: Koffi.IKoffiCType;
     msghdr: Koffi.IKoffiCType;
   };
+
+  // *at() calls and statx (rootfs setup: everything relative to a resolved directory fd)
+  mkdirat: Fn;
+  mknodat: Fn;
+  symlinkat: Fn;
+  unlinkat: Fn;
+  readlinkat: Fn;
+  fchownat: Fn;
+  statx: Fn;
 }
 
 let cached: RawLibc | undefined;
@@ -187,6 +196,14 @@ export function libc(): RawLibc {
     strerror: f('const char *strerror(int errnum)'),
 
     types: { rlimit, msghdr },
+
+    mkdirat: f('int mkdirat(int dirfd, str path, uint32_t mode)'),
+    mknodat: f('int mknodat(int dirfd, str path, uint32_t mode, uint64_t dev)'),
+    symlinkat: f('int symlinkat(str target, int dirfd, str linkpath)'),
+    unlinkat: f('int unlinkat(int dirfd, str path, int flags)'),
+    readlinkat: f('long readlinkat(int dirfd, str path, void *buf, size_t size)'),
+    fchownat: f('int fchownat(int dirfd, str path, uint32_t uid, uint32_t gid, int flags)'),
+    statx: f('int statx(int dirfd, str path, int flags, uint32_t mask, void *buf)'),
   };
   cached = raw;
   setErrnoReader(raw.errno);

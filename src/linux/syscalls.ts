@@ -6,7 +6,7 @@
 // survive execve, which turns the process into a single-threaded one. Async calls (only
 // waitpidAsync here) run on a koffi worker thread.
 import { readdirSync, readFileSync } from 'node:fs';
-import { SyscallError, errnoError, errnoNumber } from './errors';
+import { SyscallError, errnoError, errnoNumber, isErrno } from './errors';
 import { libc, RawLibc } from './libc';
 import {
   AT_FDCWD,
@@ -47,6 +47,7 @@ import {
   WNOHANG,
   signalName,
 } from './constants';
+import { MOUNT_ATTR_SIZE_VER0, STATX_BASIC_STATS, STATX_MNT_ID } from './constants';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -232,6 +233,27 @@ export interface Syscalls {
   sendFds(sock: number, data: Buffer, fds: readonly number[]): void;
   /** recvmsg with SCM_RIGHTS (received fds are close-on-exec). Empty data means EOF. */
   recvFds(sock: number, maxData?: number, maxFds?: number): ReceivedFds;
+
+  // --- *at() calls, openat2, statx and mount_setattr (rootfs setup resolves every path
+  // relative to a directory fd so that nothing can lead it out of the container's root)
+  /**
+   * openat2(2): `flags` are O_* (O_CLOEXEC is not implied), `resolve` RESOLVE_* (e.g.
+   * RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS). Kernel 5.6+.
+   */
+  openat2(dirfd: number, path: string, flags: number, resolve: number, mode?: number): number;
+  mkdirat(dirfd: number, path: string, mode: number): void;
+  mknodat(dirfd: number, path: string, mode: number, dev: number | bigint): void;
+  symlinkat(target: string, dirfd: number, linkpath: string): void;
+  /** unlinkat(2); flags AT_REMOVEDIR to remove a directory. */
+  unlinkat(dirfd: number, path: string, flags: number): void;
+  /** readlinkat(2). With path '' it reads the symlink an O_PATH|O_NOFOLLOW fd refers to. */
+  readlinkat(dirfd: number, path: string): string;
+  /** fchownat(2); AT_EMPTY_PATH with path '' changes the file an (O_PATH) fd refers to. */
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
+  /** statx(2) (basic stats + mount id); AT_EMPTY_PATH with path '' stats the fd itself. */
+  statx(dirfd: number, path: string, flags: number): FileStat;
+  /** mount_setattr(2) (kernel 5.12+); flags AT_RECURSIVE, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW. */
+  mountSetattr(dirfd: number, path: string, flags: number, attr: MountAttr): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -806,6 +828,90 @@ export class LinuxSyscalls implements Syscalls {
     }
     return { data: buf.subarray(0, r), fds };
   }
+
+  // --- *at() calls, openat2, statx, mount_setattr
+
+  openat2(dirfd: number, path: string, flags: number, resolve: number, mode = 0): number {
+    // struct open_how { u64 flags; u64 mode; u64 resolve; }
+    const how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags >>> 0), 0);
+    how.writeBigUInt64LE(BigInt(mode >>> 0), 8);
+    how.writeBigUInt64LE(BigInt(resolve >>> 0), 16);
+    const r = this.L.syscall(SYS.openat2, 'int', dirfd, 'str', cstr('openat2', path), 'void *', how, 'size_t', 24);
+    if (r < 0) throw errnoError('openat2', path, atDetail(dirfd, path));
+    return r;
+  }
+  mkdirat(dirfd: number, path: string, mode: number): void {
+    const r = this.L.mkdirat(dirfd, cstr('mkdirat', path), mode);
+    if (r < 0) throw errnoError('mkdirat', path, atDetail(dirfd, path));
+  }
+  mknodat(dirfd: number, path: string, mode: number, dev: number | bigint): void {
+    const r = this.L.mknodat(dirfd, cstr('mknodat', path), mode, big(dev));
+    if (r < 0) throw errnoError('mknodat', path, atDetail(dirfd, path));
+  }
+  symlinkat(target: string, dirfd: number, linkpath: string): void {
+    const r = this.L.symlinkat(cstr('symlinkat', target), dirfd, cstr('symlinkat', linkpath));
+    if (r < 0) throw errnoError('symlinkat', linkpath, `${atDetail(dirfd, linkpath)} -> ${target}`);
+  }
+  unlinkat(dirfd: number, path: string, flags: number): void {
+    const r = this.L.unlinkat(dirfd, cstr('unlinkat', path), flags);
+    if (r < 0) throw errnoError('unlinkat', path, atDetail(dirfd, path));
+  }
+  readlinkat(dirfd: number, path: string): string {
+    const buf = Buffer.alloc(4096);
+    const r = Number(this.L.readlinkat(dirfd, cstr('readlinkat', path), buf, buf.length));
+    if (r < 0) throw errnoError('readlinkat', path, atDetail(dirfd, path));
+    if (r >= buf.length) throw SyscallError.of('readlinkat', 'ENAMETOOLONG', path, atDetail(dirfd, path));
+    return buf.toString('utf8', 0, r);
+  }
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+    const r = this.L.fchownat(dirfd, cstr('fchownat', path), uid >>> 0, gid >>> 0, flags);
+    if (r < 0) throw errnoError('fchownat', path, atDetail(dirfd, path));
+  }
+  statx(dirfd: number, path: string, flags: number): FileStat {
+    // struct statx is 256 bytes and the same on every architecture.
+    const b = Buffer.alloc(256);
+    const r = this.L.statx(dirfd, cstr('statx', path), flags, STATX_BASIC_STATS | STATX_MNT_ID, b);
+    if (r < 0) throw errnoError('statx', path, atDetail(dirfd, path));
+    const mask = b.readUInt32LE(0);
+    return {
+      mode: b.readUInt16LE(28),
+      uid: b.readUInt32LE(20),
+      gid: b.readUInt32LE(24),
+      ino: b.readBigUInt64LE(32),
+      size: b.readBigUInt64LE(40),
+      rdev: makedev(b.readUInt32LE(128), b.readUInt32LE(132)),
+      dev: makedev(b.readUInt32LE(136), b.readUInt32LE(140)),
+      mntId: (mask & STATX_MNT_ID) !== 0 ? b.readBigUInt64LE(144) : 0n,
+    };
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attr: MountAttr): void {
+    // struct mount_attr { u64 attr_set; u64 attr_clr; u64 propagation; u64 userns_fd; }
+    const a = Buffer.alloc(MOUNT_ATTR_SIZE_VER0);
+    a.writeBigUInt64LE(big(attr.attrSet ?? 0), 0);
+    a.writeBigUInt64LE(big(attr.attrClr ?? 0), 8);
+    a.writeBigUInt64LE(big(attr.propagation ?? 0), 16);
+    a.writeBigUInt64LE(big(attr.usernsFd ?? 0), 24);
+    const r = this.L.syscall(
+      SYS.mount_setattr,
+      'int',
+      dirfd,
+      'str',
+      cstr('mount_setattr', path),
+      'uint32_t',
+      flags >>> 0,
+      'void *',
+      a,
+      'size_t',
+      MOUNT_ATTR_SIZE_VER0,
+    );
+    if (r < 0) throw errnoError('mount_setattr', path, atDetail(dirfd, path));
+  }
+}
+
+/** "path" for AT_FDCWD, else "path (dirfd N)": how *at() errors describe their subject. */
+function atDetail(dirfd: number, path: string): string {
+  return dirfd === AT_FDCWD ? path : `${path} (dirfd ${dirfd})`;
 }
 
 const AF_UNIX = 1;
@@ -836,7 +942,14 @@ export function resetSignalsForExec(sys: Syscalls, statusText?: string): void {
     const ignored = BigInt('0x' + m[1]);
     for (let sig = 1; sig <= 64; sig++) {
       if (sig === 9 || sig === 19) continue;
-      if ((ignored >> BigInt(sig - 1)) & 1n) sys.signalDefault(sig);
+      if (!((ignored >> BigInt(sig - 1)) & 1n)) continue;
+      try {
+        sys.signalDefault(sig);
+      } catch (err) {
+        // glibc keeps 32 and 33 for itself and refuses them with EINVAL; an ignore inherited
+        // from our own parent for those cannot be undone through libc.
+        if (!(sig === 32 || sig === 33) || !isErrno(err, 'EINVAL')) throw err;
+      }
     }
   }
   sys.unblockAllSignals();
@@ -872,4 +985,32 @@ let singleton: LinuxSyscalls | undefined;
 /** The process-wide real implementation (koffi is loaded on its first system call). */
 export function linux(): Syscalls {
   return (singleton ??= new LinuxSyscalls());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types of the *at()/statx/mount_setattr calls
+
+/** What statx(2) reports (STATX_BASIC_STATS | STATX_MNT_ID), as used by the rootfs setup. */
+export interface FileStat {
+  /** st_mode: file type (S_IFMT bits) and permission bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  ino: bigint;
+  size: bigint;
+  /** For a device node: its device number (makedev(major, minor)). */
+  rdev: bigint;
+  /** The device of the filesystem holding the file. */
+  dev: bigint;
+  /** The mount id (as in /proc/self/mountinfo); 0n if the kernel did not report it. */
+  mntId: bigint;
+}
+
+/** struct mount_attr for mount_setattr(2): MOUNT_ATTR_* bits to set and clear, propagation (MS_*). */
+export interface MountAttr {
+  attrSet?: number | bigint;
+  attrClr?: number | bigint;
+  /** MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE (0: unchanged). */
+  propagation?: number;
+  usernsFd?: number;
 }

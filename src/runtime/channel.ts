@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 export type InitMessage =
   | { type: 'hooks'; phase: 'createRuntime' }
   | { type: 'created' }
+  | { type: 'ready' }
   | { type: 'error'; message: string };
 
 export class ChannelClosedError extends Error {}

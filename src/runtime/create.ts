@@ -18,7 +18,8 @@ import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
 import { assertSupported } from './unsupported';
-import type { ParentMessage } from './protocol';
+import type { InitConfig, ParentMessage } from './protocol';
+import type { LinuxIDMapping, Spec } from '../spec';
 import { SPEC_VERSION } from '../version';
 
 export interface CreateOptions {
@@ -43,14 +44,14 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
   try {
     return await ctx.store.withLock(id, async () => {
       const fifo = join(stateDir, EXEC_FIFO);
-      linux().mkfifo(fifo, 0o622);
+      makeExecFifo(fifo, spec);
       const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
       const created = rfc3339Nano();
       try {
         const init = await launchInit({
           stageArgs: stageNamespaceArgs(plan, spec),
           preserveFds: options.preserveFds,
-          fifoFd,
+          extraFds: [fifoFd],
           uidMappings: spec.linux?.uidMappings,
           gidMappings: spec.linux?.gidMappings,
           allowSetgroups: true,
@@ -58,10 +59,12 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
         initPid = init.pid;
         ctx.logger.debug(`init started as pid ${init.pid}`);
         const hookState = { ociVersion: SPEC_VERSION, id, status: 'creating', pid: init.pid, bundle: bundle.dir, annotations: spec.annotations ?? {} };
-        init.configure({
-          id, bundle: bundle.dir, rootfs: bundle.rootfs, spec, hostPid: init.pid,
-          preserveFds: options.preserveFds, noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
-        });
+        const config: InitConfig = {
+          kind: 'init', id, bundle: bundle.dir, rootfs: bundle.rootfs, spec, hostPid: init.pid,
+          fifoFd: init.extraFdNumbers[0] as number, preserveFds: options.preserveFds,
+          noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+        };
+        init.channel.send(config);
 
         // The init reports each point where the runtime has work to do, then "created".
         for (;;) {
@@ -87,6 +90,7 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
         const record: ContainerRecord = {
           ociVersion: SPEC_VERSION, id, pid: init.pid, pidStartTime: startTime, bundle: bundle.dir,
           rootfs: bundle.rootfs, created, owner: '', annotations: spec.annotations ?? {},
+          process: spec.process,
           hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
         };
         ctx.store.write(record);
@@ -101,6 +105,25 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
     ctx.store.remove(id);
     throw err;
   }
+}
+
+/**
+ * The fifo the init waits on until `start`. The init reopens it for writing from inside the
+ * container, possibly as the mapped root of a user namespace: so it belongs to that root and
+ * is writable by it (mode set explicitly; mkfifo's mode is subject to the umask).
+ */
+function makeExecFifo(path: string, spec: Spec): void {
+  const sys = linux();
+  sys.mkfifo(path, 0o622);
+  sys.chmod(path, 0o622);
+  const uid = hostIdOfRoot(spec.linux?.uidMappings);
+  const gid = hostIdOfRoot(spec.linux?.gidMappings);
+  if (uid !== 0 || gid !== 0) sys.chown(path, uid, gid);
+}
+
+function hostIdOfRoot(mappings: LinuxIDMapping[] | undefined): number {
+  const m = (mappings ?? []).find((x) => x.containerID === 0);
+  return m ? m.hostID : 0;
 }
 
 /** Digits and no newline (go-runc parses it with Atoi), written atomically. */

@@ -1,18 +1,35 @@
-// What this build of tsrun really implements, reported by `tsrun features`. Every list here
-// is taken from the table the implementation itself uses, so it cannot claim more than exists.
-// Sections appear as their capability lands; an absent section means "not supported".
+// What this build of tsrun really implements, reported by `tsrun features`. The lists come from
+// the tables the implementation itself uses (namespace plan, mount option parser, capability
+// and hook handling), so they cannot claim more than exists; a feature not implemented yet is
+// reported as disabled (and a config that asks for it is refused, see unsupported.ts).
 import type { Features } from '../spec';
-import { SPEC_VERSION } from '../version';
+import { CAPABILITIES } from '../linux/constants';
+import { knownMountOptions } from './mount-options';
+import { STAGE_NAMES } from './namespaces';
+import { HOOK_PHASES } from './hooks';
+import { COMMIT, SPEC_VERSION, VERSION } from '../version';
 
 export function features(): Features {
   return {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
-    hooks: [],
-    mountOptions: [],
+    hooks: [...HOOK_PHASES],
+    mountOptions: knownMountOptions(),
     linux: {
-      namespaces: [],
-      capabilities: [],
+      namespaces: Object.keys(STAGE_NAMES).sort(),
+      capabilities: [...CAPABILITIES],
+      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      seccomp: { enabled: false },
+      apparmor: { enabled: false },
+      selinux: { enabled: false },
+      intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: false } },
+      netDevices: { enabled: false },
+    },
+    annotations: {
+      'org.opencontainers.runtime.name': 'tsrun',
+      'org.opencontainers.runtime.version': VERSION,
+      'org.opencontainers.runtime.commit': COMMIT,
     },
   };
 }

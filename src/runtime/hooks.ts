@@ -1,9 +1,10 @@
 // OCI hooks: each runs with the container state as JSON on stdin, its own args (args[0] is
 // argv[0]) and env, and an optional timeout in seconds after which it is killed.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Hook } from '../spec';
 
-export type HookPhase = 'prestart' | 'createRuntime' | 'createContainer' | 'startContainer' | 'poststart' | 'poststop';
+export const HOOK_PHASES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+export type HookPhase = (typeof HOOK_PHASES)[number];
 
 export class HookError extends Error {}
 
@@ -30,7 +31,8 @@ function spawnArgs(hook: Hook) {
   return {
     argv0: args[0] ?? hook.path,
     rest: args.slice(1),
-    env: Object.fromEntries((hook.env ?? []).map((e) => {
+    // No `env` at all: the runtime's own environment, as runc (Go's exec.Cmd with a nil Env).
+    env: hook.env === undefined ? undefined : Object.fromEntries(hook.env.map((e) => {
       const eq = e.indexOf('=');
       return eq < 0 ? [e, ''] : [e.slice(0, eq), e.slice(eq + 1)];
     })),
@@ -66,17 +68,41 @@ function runOne(hook: Hook, input: string): Promise<HookOutcome> {
     const err: Buffer[] = [];
     let timedOut = false;
     let spawnError: Error | undefined;
-    const child = spawn(hook.path, a.rest, { argv0: a.argv0, env: a.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const timer = a.timeoutMs ? setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, a.timeoutMs) : undefined;
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = spawn(hook.path, a.rest, { argv0: a.argv0, env: a.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (e) {
+      // Invalid arguments (a NUL byte in the path...) throw instead of emitting 'error'.
+      resolve({ code: null, signal: null, timedOut: false, spawnError: e as Error, stdout: '', stderr: '' });
+      return;
+    }
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      // A grandchild may still hold the output pipes: stop reading them rather than wait.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code, signal, timedOut, spawnError, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    };
+    // The timeout bounds the whole run: the hook itself (killed) and the wait for its output.
+    const timer = a.timeoutMs ? setTimeout(() => {
+      if (exited) return finish(exited.code, exited.signal);
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, a.timeoutMs) : undefined;
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.stdin.on('error', () => { /* a hook need not read its stdin */ });
     child.stdin.end(input);
     child.on('error', (e) => { spawnError = e; });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, timedOut, spawnError, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    child.on('exit', (code, signal) => {
+      exited = { code, signal };
+      if (timedOut) finish(code, signal);
     });
+    child.on('close', (code, signal) => finish(code, signal));
   });
 }
 
@@ -86,10 +112,12 @@ export function runHooksSync(phase: HookPhase, hooks: readonly Hook[] | undefine
   for (const [index, hook] of (hooks ?? []).entries()) {
     const a = spawnArgs(hook);
     const r = spawnSync(hook.path, a.rest, { argv0: a.argv0, env: a.env, input, timeout: a.timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' });
-    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    const errorCode = (r.error as NodeJS.ErrnoException | undefined)?.code;
+    const timedOut = errorCode === 'ETIMEDOUT';
+    // EPIPE: the hook exited without reading its stdin, which it is free to do.
+    const spawnError = timedOut || (errorCode === 'EPIPE' && (r.status !== null || r.signal !== null)) ? undefined : r.error;
     const err = describe(phase, index, hook, {
-      code: r.status, signal: r.signal, timedOut, stdout: r.stdout ?? '', stderr: r.stderr ?? '',
-      spawnError: timedOut ? undefined : r.error,
+      code: r.status, signal: r.signal, timedOut, stdout: r.stdout ?? '', stderr: r.stderr ?? '', spawnError,
     });
     if (err) throw new HookError(err);
   }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LinuxIDMapping } from '../spec';
 import { ParentChannel } from './channel';
-import type { InitConfig } from './protocol';
 
 /** Where the runtime's own files are: next to the bundled CLI. */
 export const RUNTIME_DIR = __dirname;
@@ -21,8 +20,8 @@ export interface LaunchOptions {
   stageArgs: string[];
   /** fds 3..3+preserveFds-1 of this process are passed through unchanged. */
   preserveFds: number;
-  /** An fd of this process to hand to the init (the exec fifo, O_PATH). */
-  fifoFd: number;
+  /** fds of this process handed to the child after the preserved ones (e.g. the exec fifo). */
+  extraFds: number[];
   uidMappings?: LinuxIDMapping[] | undefined;
   gidMappings?: LinuxIDMapping[] | undefined;
   /** Whether the init may call setgroups(2) in its new user namespace (false writes "deny"). */
@@ -32,18 +31,17 @@ export interface LaunchOptions {
 export interface LaunchedInit {
   pid: number;
   channel: ParentChannel;
-  /** Sends the init its configuration (the init fills in fd numbers from `fds`). */
-  configure(config: Omit<InitConfig, 'fifoFd'>): void;
+  /** The numbers `extraFds` have in the child, in the same order. */
+  extraFdNumbers: number[];
 }
 
 export class LaunchError extends Error {}
 
 export async function launchInit(options: LaunchOptions): Promise<LaunchedInit> {
-  const fifoIndex = 3 + options.preserveFds;
-  const syncIndex = fifoIndex + 1;
   const stdio: StdioOptions = ['inherit', 'inherit', 'inherit'];
-  for (let fd = 3; fd < fifoIndex; fd++) stdio.push(fd);
-  stdio.push(options.fifoFd, 'pipe');
+  for (let fd = 3; fd < 3 + options.preserveFds; fd++) stdio.push(fd);
+  const extraFdNumbers = options.extraFds.map((fd) => stdio.push(fd) - 1);
+  const syncIndex = stdio.push('pipe') - 1;
 
   const args = [
     '--sync', String(syncIndex), ...options.stageArgs, '--',
@@ -71,11 +69,7 @@ export async function launchInit(options: LaunchOptions): Promise<LaunchedInit> 
     throw err;
   }
   channel.sendRaw('G');
-  return {
-    pid,
-    channel,
-    configure: (config) => channel.send({ ...config, fifoFd: fifoIndex }),
-  };
+  return { pid, channel, extraFdNumbers };
 }
 
 function writeIdMaps(pid: number, options: LaunchOptions): void {

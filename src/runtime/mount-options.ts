@@ -60,15 +60,21 @@ export interface ParsedMountOptions {
   attrClear: number;
   /** Options the kernel filesystem interprets, joined with commas (e.g. "mode=755,size=64k"). */
   data: string;
+  /**
+   * Flags an option explicitly cleared ("rw", "suid", "dev", "exec", ...). A bind mount needs
+   * its remount pass when any are given, so that e.g. "bind,rw" of a read-only source is rw.
+   */
+  cleared: number;
 }
 
 export function parseMountOptions(options: readonly string[] = []): ParsedMountOptions {
-  const out: ParsedMountOptions = { flags: 0, propagation: [], attrSet: 0, attrClear: 0, data: '' };
+  const out: ParsedMountOptions = { flags: 0, propagation: [], attrSet: 0, attrClear: 0, data: '', cleared: 0 };
   const data: string[] = [];
   for (const option of options) {
     const flag = FLAG_OPTIONS[option];
     if (flag) {
       out.flags = flag[0] ? out.flags | flag[1] : out.flags & ~flag[1];
+      out.cleared = flag[0] ? out.cleared & ~flag[1] : out.cleared | flag[1];
       continue;
     }
     const propagation = PROPAGATION_OPTIONS[option];

@@ -1,4 +1,4 @@
 // Public API of the OCI spec module: generated types plus validation helpers.
 export * from './generated/types';
 export type { StandaloneValidateFunction } from './generated/validators';
-export { SpecValidationError, formatValidationErrors, validateConfig, validateFeatures, validateState } from './validate';
+export { SpecValidationError, formatValidationErrors, validateConfig, validateFeatures, validateProcess, validateState } from './validate';

@@ -3,7 +3,7 @@
 import type { ErrorObject } from 'ajv';
 import * as generated from './generated/validators';
 import type { StandaloneValidateFunction } from './generated/validators';
-import type { Features, Spec, State } from './generated/types';
+import type { Features, Process, Spec, State } from './generated/types';
 
 /** Thrown when a document does not match its schema. `message` leads with the most useful problem. */
 export class SpecValidationError extends Error {
@@ -133,6 +133,11 @@ function check<T>(fn: StandaloneValidateFunction<T>, file: string, value: unknow
 /** Validates a parsed config.json; returns it typed, or throws SpecValidationError. */
 export function validateConfig(value: unknown, file = 'config.json'): Spec {
   return check(generated.validateConfig, file, value);
+}
+
+/** Validates a parsed process document (exec --process): a config's "process". */
+export function validateProcess(value: unknown, file = 'process.json'): Process {
+  return check(generated.validateProcess, file, value);
 }
 
 /** Validates a parsed state document (runtime.md "State"). */

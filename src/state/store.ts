@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Syscalls } from '../linux/syscalls';
-import type { Hooks } from '../spec';
+import type { Hooks, Process } from '../spec';
 import { LOCK_EX, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../linux/constants';
 import { validateContainerId } from './id';
 
@@ -25,6 +25,8 @@ export interface ContainerRecord {
   created: string;
   owner: string;
   annotations?: Record<string, string>;
+  /** The config's process: the defaults of `exec`. */
+  process?: Process;
   /** Hooks that run after create has returned (poststart at start, poststop at delete). */
   hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
 }

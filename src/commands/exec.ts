@@ -1,0 +1,28 @@
+// `tsrun exec [options] ID [COMMAND [ARG...]]`
+import type { CommandArgs, CommandContext } from '../cli/context';
+import { CommandError } from '../cli/context';
+import { execInContainer } from '../runtime/exec';
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+
+export default async function exec(ctx: CommandContext, args: CommandArgs): Promise<number> {
+  if (args.tty === true || typeof args.consoleSocket === 'string') throw new CommandError('--tty/--console-socket: terminals are not supported yet');
+  const preserve = String(args.preserveFds ?? '0');
+  if (!/^\d+$/.test(preserve)) throw new CommandError(`invalid --preserve-fds value: ${preserve}`);
+  const gids = strings(args.additionalGids).flatMap((g) => g.split(','));
+  if (gids.some((g) => !/^\d+$/.test(g))) throw new CommandError(`invalid --additional-gids: ${gids.join(',')}`);
+  return execInContainer(ctx, {
+    id: String(args.containerId),
+    processFile: typeof args.process === 'string' ? args.process : undefined,
+    args: strings(args['--']),
+    env: strings(args.env),
+    cwd: typeof args.cwd === 'string' ? args.cwd : undefined,
+    user: typeof args.user === 'string' ? args.user : undefined,
+    additionalGids: gids.map(Number),
+    caps: strings(args.cap),
+    noNewPrivs: args.noNewPrivs === true,
+    detach: args.detach === true,
+    pidFile: typeof args.pidFile === 'string' && args.pidFile !== '' ? args.pidFile : undefined,
+    preserveFds: Number(preserve),
+  });
+}

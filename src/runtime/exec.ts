@@ -1,0 +1,130 @@
+// `exec`: a new process inside a running container. The stage joins every namespace in which
+// the container's init differs from us (user first) and clones the child that becomes the
+// process; the child runs the Node exec stage, which joins the mount namespace last (Node has
+// to load from the host's filesystem first), resolves the executable and execs it.
+import { readFileSync, readlinkSync } from 'node:fs';
+import type { CommandContext } from '../cli/context';
+import { CommandError } from '../cli/context';
+import { linux } from '../linux/syscalls';
+import { validateProcess, type Process } from '../spec';
+import { containerStatus } from '../state/status';
+import type { ContainerRecord } from '../state/store';
+import { writePidFile } from './create';
+import { killQuietly, launchInit } from './launch';
+import type { ExecConfig } from './protocol';
+
+export interface ExecOptions {
+  id: string;
+  /** A process.json file (OCI "process"), or... */
+  processFile?: string | undefined;
+  /** ...the command line, applied over the container's own process settings. */
+  args: string[];
+  env: string[];
+  cwd?: string | undefined;
+  user?: string | undefined;
+  additionalGids: number[];
+  caps: string[];
+  noNewPrivs: boolean;
+  detach: boolean;
+  pidFile?: string | undefined;
+  preserveFds: number;
+}
+
+/** Joined by the stage, in this order after user; mount is joined by the exec stage itself. */
+const STAGE_JOINS: Array<[string, string]> = [['user', 'user'], ['ipc', 'ipc'], ['uts', 'uts'], ['net', 'net'], ['pid', 'pid'], ['cgroup', 'cgroup'], ['time', 'time']];
+
+export async function execInContainer(ctx: CommandContext, options: ExecOptions): Promise<number> {
+  const record = ctx.store.read(options.id);
+  const status = containerStatus(record, ctx.store.dir(options.id));
+  if (status === 'stopped') throw new CommandError('cannot exec in a stopped container');
+  if (status === 'paused') throw new CommandError('cannot exec in a paused container');
+  const process = execProcess(record, options);
+
+  const stageArgs: string[] = [];
+  let inUserNamespace = false;
+  for (const [name] of STAGE_JOINS) {
+    if (differs(record.pid, name)) {
+      stageArgs.push('--join', `${name}:/proc/${record.pid}/ns/${name}`);
+      if (name === 'user') inUserNamespace = true;
+    }
+  }
+  if (inUserNamespace) stageArgs.push('--root-ids');
+
+  const sys = linux();
+  if (!options.detach) sys.setChildSubreaper(true);
+  const child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds: [], allowSetgroups: true });
+  try {
+    const config: ExecConfig = { kind: 'exec', process, mountNamespace: `/proc/${record.pid}/ns/mnt`, preserveFds: options.preserveFds };
+    child.channel.send(config);
+    const reply = await child.channel.receive();
+    if (reply.type === 'error') throw new CommandError(reply.message);
+    if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
+    child.channel.close();
+    if (options.pidFile) writePidFile(options.pidFile, child.pid);
+  } catch (err) {
+    killQuietly(child.pid);
+    throw err;
+  }
+  if (options.detach) return 0;
+  return waitForeground(child.pid);
+}
+
+/** Waits for the exec'd process, forwarding our signals to it; returns its exit status. */
+async function waitForeground(pid: number): Promise<number> {
+  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone
+    }
+  };
+  for (const s of forwarded) process.on(s, forward);
+  try {
+    const status = await linux().waitpidAsync(pid);
+    return status.exitCode ?? (status.signal !== null ? 128 + status.signal : 255);
+  } finally {
+    for (const s of forwarded) process.off(s, forward);
+  }
+}
+
+function differs(pid: number, ns: string): boolean {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/${ns}`) !== readlinkSync(`/proc/self/ns/${ns}`);
+  } catch {
+    return false; // namespace type not supported by this kernel
+  }
+}
+
+/** The process to run: a --process file as given, or the container's process with the command line over it. */
+export function execProcess(record: ContainerRecord, options: ExecOptions): Process {
+  if (options.processFile) {
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(options.processFile, 'utf8'));
+    } catch (err) {
+      throw new CommandError(`${options.processFile}: ${(err as Error).message}`);
+    }
+    const p = validateProcess(value);
+    if (p.terminal) throw new CommandError('process.terminal: terminals are not supported yet');
+    return p;
+  }
+  if (options.args.length === 0) throw new CommandError('exec: no command given (use --process FILE or arguments)');
+  const base: Process = JSON.parse(JSON.stringify(record.process ?? { cwd: '/', args: [] })) as Process;
+  const p: Process = { ...base, args: options.args, terminal: false };
+  p.env = [...(base.env ?? []), ...options.env];
+  if (options.cwd) p.cwd = options.cwd;
+  if (options.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(options.user);
+    if (!m) throw new CommandError(`invalid --user "${options.user}": expected UID[:GID]`);
+    p.user = { ...(base.user ?? { uid: 0, gid: 0 }), uid: Number(m[1]), gid: m[2] !== undefined ? Number(m[2]) : 0 };
+  }
+  if (options.additionalGids.length > 0) p.user = { ...(p.user ?? { uid: 0, gid: 0 }), additionalGids: options.additionalGids };
+  if (options.caps.length > 0) {
+    const caps = { ...(base.capabilities ?? {}) };
+    for (const set of ['bounding', 'effective', 'permitted'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...options.caps])];
+    p.capabilities = caps;
+  }
+  if (options.noNewPrivs) p.noNewPrivileges = true;
+  return p;
+}
