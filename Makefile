@@ -24,10 +24,20 @@ dist/tsrun-stage: native/stage.c
 dist/tsrun.js: node_modules/.package-lock.json $(GEN)/.stamp $(SRC) scripts/build.mjs
 	$(NODE) scripts/build.mjs cli
 
-bin/tsrun: dist/tsrun.js scripts/make-launcher.sh
-	bash scripts/make-launcher.sh "$(NODE)" $@
+# The launcher has the absolute paths of node and of the CLI compiled in.
+bin/tsrun: native/launcher.c dist/tsrun.js
+	@mkdir -p bin
+	$(CC) -O2 -Wall -Wextra -Werror -DTSRUN_NODE='"$(NODE)"' -DTSRUN_SCRIPT='"$(CURDIR)/dist/tsrun.js"' -o $@ $<
 
-build: bin/tsrun dist/tsrun-stage
+# V8 code caches of the two bundles (see scripts/loader.cjs), made with the flags they run with.
+dist/.code-cache: bin/tsrun scripts/init-node-flags.json
+	@tmp=$$(mktemp -d) && echo '{"ociVersion":"1.3.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["true"]},"linux":{"resources":{"memory":{"limit":"x"}}}}' > $$tmp/config.json \
+	  && { TSRUN_WRITE_CODE_CACHE=1 bin/tsrun --root $$tmp/root create --bundle $$tmp cache-warmup >/dev/null 2>&1 || true; } \
+	  && rm -rf $$tmp && test -s dist/tsrun.bundle.js.cache && test -s dist/generated/validators.bundle.js.cache
+	@TSRUN_WRITE_CODE_CACHE=1 $(NODE) $$($(NODE) -p "require('./scripts/init-node-flags.json').join(' ')") dist/init.js 2>/dev/null; test -s dist/init.bundle.js.cache
+	@touch $@
+
+build: bin/tsrun dist/tsrun-stage dist/.code-cache
 
 typecheck: $(GEN)/.stamp
 	npx tsc -p tsconfig.json --noEmit

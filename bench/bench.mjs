@@ -2,7 +2,7 @@
 // make bench: times tsrun and runc side by side on the same inputs and prints medians and the
 // tsrun/runc ratio. A benchmark, not a test: it asserts nothing. Usage: node bench/bench.mjs [runs]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,13 +17,29 @@ for (const bin of [TSRUN, RUNC]) {
   }
 }
 const work = mkdtempSync(join(tmpdir(), 'tsrun-bench-'));
+const rootfs = join(repo, 'bundles', 'busybox', 'rootfs');
+if (!existsSync(rootfs)) {
+  console.error(`bench: ${rootfs} is missing (make bundles/busybox/rootfs)`);
+  process.exit(1);
+}
+/** One bundle for both runtimes: the example config running `args`. */
+function bundle(name, args) {
+  const config = JSON.parse(readFileSync(join(repo, 'bundles', 'busybox', 'config.json'), 'utf8'));
+  config.process.args = args;
+  config.root = { path: rootfs, readonly: true };
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
 // The environment clients run us in on these machines (NODE_EXTRA_CA_CERTS included): the
 // launcher is expected to shed what it does not need.
 const env = { ...process.env };
 
 function timeOnce(bin, args) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // No pipes: a created container keeps the stdio it was given, so a pipe would never close.
+  const r = spawnSync(bin, args, { env, stdio: 'ignore' });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw r.error;
   return { ms, code: r.status };
@@ -35,14 +51,21 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** A case is a function (bin, i) -> args, run `runs` times per runtime, interleaved. */
-function bench(name, argsFor, expectCode) {
+/**
+ * A case is a function (label, i) -> list of argument vectors run in sequence (their times
+ * add up), run `runs` times per runtime, interleaved. Every step must exit with `expectCode`.
+ */
+function bench(name, stepsFor, expectCode) {
   const times = { tsrun: [], runc: [] };
   for (let i = 0; i < runs; i++) {
     for (const [label, bin] of [['tsrun', TSRUN], ['runc', RUNC]]) {
-      const { ms, code } = timeOnce(bin, argsFor(label, i));
-      if (code !== expectCode) throw new Error(`${name}: ${label} exited ${code}, expected ${expectCode}`);
-      times[label].push(ms);
+      let total = 0;
+      for (const args of stepsFor(label, i)) {
+        const { ms, code } = timeOnce(bin, args);
+        if (code !== expectCode) throw new Error(`${name}: ${label} ${args.join(' ')} exited ${code}, expected ${expectCode}`);
+        total += ms;
+      }
+      times[label].push(total);
     }
   }
   const t = median(times.tsrun);
@@ -52,13 +75,20 @@ function bench(name, argsFor, expectCode) {
 
 console.log(`median of ${runs} runs each${' '.repeat(8)}     tsrun      runc   ratio`);
 try {
-  bench('--version', () => ['--version'], 0);
-  bench('state <unknown id>', (label) => ['--root', join(work, label), 'state', 'nosuch'], 1);
-  bench('list (empty root)', (label) => ['--root', join(work, label), 'list'], 0);
+  bench('--version', () => [['--version']], 0);
+  bench('state <unknown id>', (label) => [['--root', join(work, label), 'state', 'nosuch']], 1);
+  bench('list (empty root)', (label) => [['--root', join(work, label), 'list']], 0);
   bench('spec', (label, i) => {
     const dir = join(work, `spec-${label}-${i}`);
-    spawnSync('mkdir', ['-p', dir]);
-    return ['spec', '--bundle', dir];
+    mkdirSync(dir, { recursive: true });
+    return [['spec', '--bundle', dir]];
+  }, 0);
+  const trueBundle = bundle('true', ['/bin/true']);
+  bench('run /bin/true', (label, i) => [['--root', join(work, label), 'run', '--bundle', trueBundle, `bench-run-${i}`]], 0);
+  bench('create + start + delete -f', (label, i) => {
+    const root = ['--root', join(work, label)];
+    const id = `bench-cycle-${i}`;
+    return [[...root, 'create', '--bundle', trueBundle, id], [...root, 'start', id], [...root, 'delete', '--force', id]];
   }, 0);
 } finally {
   rmSync(work, { recursive: true, force: true });

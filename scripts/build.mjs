@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 function gitCommit() {
   try {
@@ -37,8 +37,31 @@ function findTests(dir) {
   return out;
 }
 
+// The schema validators are most of the code by size and only create/exec need them: they stay a
+// separate file (dist/generated/validators.js), required on first use, so that every other
+// command does not pay for parsing them at start-up.
+const lazyValidators = {
+  name: 'lazy-validators',
+  setup(b) {
+    b.onResolve({ filter: /\/generated\/validators$/ }, () => ({ path: './generated/validators.js', external: true }));
+  },
+};
+
 if (what === 'cli' || what === 'all') {
-  await build({ ...common, entryPoints: { tsrun: 'src/cli/main.ts', init: 'src/init/main.ts' }, outdir: 'dist', minify: true });
+  await build({
+    ...common,
+    entryPoints: { 'tsrun.bundle': 'src/cli/main.ts', 'init.bundle': 'src/init/main.ts' },
+    outdir: 'dist',
+    minify: true,
+    plugins: [lazyValidators],
+  });
+  mkdirSync('dist/generated', { recursive: true });
+  await build({ ...common, entryPoints: ['src/spec/generated/validators.js'], outfile: 'dist/generated/validators.bundle.js', minify: true });
+  const loader = readFileSync('scripts/loader.cjs', 'utf8');
+  for (const name of ['tsrun', 'init', 'generated/validators']) {
+    writeFileSync(`dist/${name}.js`, loader.replace('__BUNDLE__', JSON.stringify(`${name.split('/').pop()}.bundle.js`)));
+    rmSync(`dist/${name}.bundle.js.cache`, { force: true });
+  }
 }
 if (what === 'tests' || what === 'all') {
   await build({ ...common, entryPoints: findTests('test'), outdir: 'build/test', outbase: 'test', sourcemap: 'inline' });

@@ -1,6 +1,5 @@
 // tsrun's command line: runc's global flags and subcommands. Each subcommand's code lives in
 // src/commands/<name>.ts and is loaded only when that subcommand runs.
-import yargs from 'yargs/yargs';
 import type { Argv, ArgumentsCamelCase } from 'yargs';
 import { Logger } from '../log/logger';
 import { DEFAULT_ROOT, StateStore } from '../state/store';
@@ -68,6 +67,8 @@ function createArgs<T>(y: Argv<T>) {
 }
 
 export function buildCli(argv: string[]): Argv {
+  // Loaded here, not at import: `--version` answers without paying for the parser.
+  const yargs = require('yargs/yargs') as (args: string[]) => Argv;
   return yargs(argv)
     .scriptName('tsrun')
     .usage('tsrun: an OCI container runtime (runc-compatible)\n\nUsage: $0 [global options] <command> [command options]')
@@ -128,6 +129,47 @@ export function buildCli(argv: string[]): Argv {
       (y) => idArg(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'forcibly deletes the container if it is still running (uses SIGKILL)' }),
       run(() => import('../commands/delete')),
     )
+    .command('pause <container-id>', 'pause suspends all processes inside the container', idArg, run(() => import('../commands/pause')))
+    .command('resume <container-id>', 'resumes all processes that have been previously paused', idArg, run(() => import('../commands/resume')))
+    .command(
+      'ps <container-id>',
+      'ps displays the processes running inside a container (ps options after --)',
+      (y) => idArg(y).option('format', { alias: 'f', type: 'string', default: 'table', describe: 'select one of: table or json' }),
+      run(() => import('../commands/ps')),
+    )
+    .command(
+      'events <container-id>',
+      'display container events such as OOM notifications, cpu, memory, and IO usage statistics',
+      (y) =>
+        idArg(y)
+          .option('interval', { type: 'string', default: '5s', describe: 'set the stats collection interval' })
+          .option('stats', { type: 'boolean', default: false, describe: 'display the container\'s stats then exit' }),
+      run(() => import('../commands/events')),
+    )
+    .command(
+      'update <container-id>',
+      'update container resource constraints',
+      (y) =>
+        idArg(y)
+          .option('resources', { alias: 'r', type: 'string', describe: "path to a file with the LinuxResources to apply, or '-' for stdin (other options are then ignored)" })
+          .option('blkio-weight', { type: 'string', describe: 'per cgroup block IO weight, 10 to 1000' })
+          .option('cpu-period', { type: 'string', describe: 'CPU CFS period (in usecs)' })
+          .option('cpu-quota', { type: 'string', describe: 'CPU CFS hardcap limit (in usecs) per period' })
+          .option('cpu-share', { alias: 'cpu-shares', type: 'string', describe: 'CPU shares (relative weight vs. other containers)' })
+          .option('cpu-rt-period', { type: 'string', describe: 'CPU realtime period (in usecs)' })
+          .option('cpu-rt-runtime', { type: 'string', describe: 'CPU realtime hardcap limit (in usecs) per period' })
+          .option('cpuset-cpus', { type: 'string', describe: 'CPU(s) to use' })
+          .option('cpuset-mems', { type: 'string', describe: 'memory node(s) to use' })
+          .option('kernel-memory', { type: 'string', hidden: true })
+          .option('kernel-memory-tcp', { type: 'string', hidden: true })
+          .option('memory', { type: 'string', describe: 'memory limit (bytes, or with a k/m/g suffix)' })
+          .option('memory-reservation', { type: 'string', describe: 'memory reservation or soft limit' })
+          .option('memory-swap', { type: 'string', describe: "total memory usage (memory + swap); '-1' for unlimited swap" })
+          .option('pids-limit', { type: 'string', describe: 'maximum number of pids allowed in the container' })
+          .option('l3-cache-schema', { type: 'string', hidden: true })
+          .option('mem-bw-schema', { type: 'string', hidden: true }),
+      run(() => import('../commands/update')),
+    )
     .command('features', 'show the enabled features', (y) => y, run(() => import('../commands/features')))
     .command('state <container-id>', 'output the state of a container', idArg, run(() => import('../commands/state')))
     .command(
@@ -153,13 +195,27 @@ export function buildCli(argv: string[]): Argv {
     });
 }
 
+/** yargs takes a lone "-" for a positional: `update --resources - ID` becomes `--resources=- ID`. */
+function joinStdinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] as string;
+    if (token === '--') return [...out, ...argv.slice(i)];
+    if ((token === '--resources' || token === '-r') && argv[i + 1] === '-') {
+      out.push('--resources=-');
+      i++;
+    } else out.push(token);
+  }
+  return out;
+}
+
 async function main(argv: string[]): Promise<void> {
   // dockerd and podman call --version often: answer it without loading the parser.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     process.stdout.write(versionText());
     return;
   }
-  await buildCli(separateExecCommand(argv)).parseAsync();
+  await buildCli(joinStdinValues(separateExecCommand(argv))).parseAsync();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -12,12 +12,13 @@ import { CLONE_FS, CLONE_NEWCGROUP, CLONE_NEWNS, O_CLOEXEC, O_RDONLY, O_WRONLY }
 import { InitChannel } from '../runtime/channel';
 import { runHooksSync } from '../runtime/hooks';
 import type { ExecConfig, InitConfig, ParentMessage, StageConfig } from '../runtime/protocol';
-import type { Process } from '../spec';
+import type { Process, State } from '../spec';
 import { planNamespaces } from '../runtime/namespaces';
 import { SPEC_VERSION } from '../version';
 import { enterRootfs, finishRootfs, prepareRootfs } from './rootfs';
 import { applySystemSettings } from './system';
 import { execUserProcess, planProcess, resolveExecutable } from './process';
+import { prepareSeccomp, type PreparedSeccomp } from '../seccomp';
 
 function main(): never {
   const sys = linux();
@@ -54,8 +55,11 @@ function reportingToStderr(step: () => never): never {
 
 function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig): never {
   const { spec } = config;
+  let seccomp: PreparedSeccomp | undefined;
   const executable = reportingErrors(channel, () => {
     if (!spec.process) throw new Error('process: a container needs a process to run');
+    // Compiled (libseccomp is loaded, the agent's socket connected) while the host is in view.
+    seccomp = prepareSeccomp(spec.linux?.seccomp, { socket: config.seccompAgentFd, processState: () => ({ pid: config.hostPid, state: hookState(config, 'running') }) });
     const plan = planNamespaces(spec);
     if (plan.mountPath) joinMountNamespace(plan.mountPath);
 
@@ -68,33 +72,49 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     enterRootfs(sys, config);
     applySystemSettings(sys, spec); // sysctl before /proc/sys becomes read-only
     finishRootfs(sys, config);
-    if (plan.newCgroup) sys.unshare(CLONE_NEWCGROUP);
     planProcess(spec.process, { personality: spec.linux?.personality });
     const exe = resolveExecutable(spec.process);
+    // As late as possible (the 7 MB container): once in the container's cgroup, whatever this
+    // Node process faults in is charged to the container (pages already resident are not).
+    // The cgroup namespace comes after, so that the container's cgroup is its root.
+    if (config.joinCgroup) joinCgroup(channel);
+    if (plan.newCgroup) sys.unshare(CLONE_NEWCGROUP);
     channel.send({ type: 'created' });
     return exe;
   });
   return reportingToStderr(() => {
     waitForStart(config.fifoFd);
     runHooksSync('startContainer', spec.hooks?.startContainer, hookState(config, 'running'));
-    return execUserProcess(sys, spec.process as Process, executable, { preserveFds: config.preserveFds, personality: spec.linux?.personality });
+    return execUserProcess(sys, spec.process as Process, executable, { preserveFds: config.preserveFds, personality: spec.linux?.personality, seccomp });
   });
 }
 
 /** A process joining a running container (`tsrun exec`); the stage already joined the other namespaces. */
 function execStage(sys: Syscalls, channel: InitChannel, config: ExecConfig): never {
+  let seccomp: PreparedSeccomp | undefined;
   const executable = reportingErrors(channel, () => {
+    // The container's linux.seccomp applies to exec'd processes too (as with runc).
+    const state = config.processState;
+    seccomp = prepareSeccomp(config.seccomp, state && { socket: config.seccompAgentFd, processState: () => state });
     joinMountNamespace(config.mountNamespace);
     planProcess(config.process);
     const exe = resolveExecutable(config.process);
+    if (config.joinCgroup) joinCgroup(channel);
     channel.send({ type: 'ready' });
     return exe;
   });
-  return reportingToStderr(() => execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds }));
+  return reportingToStderr(() => execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds, seccomp }));
+}
+
+/** The runtime moves us into the container's cgroup (it writes our pid into cgroup.procs). */
+function joinCgroup(channel: InitChannel): void {
+  channel.send({ type: 'cgroup' });
+  const reply = channel.receive<ParentMessage>();
+  if (reply.type === 'abort') process.exit(1);
 }
 
 /** The state hooks receive on stdin. */
-function hookState(config: InitConfig, status: string): object {
+function hookState(config: InitConfig, status: string): State {
   return { ociVersion: SPEC_VERSION, id: config.id, status, pid: config.hostPid, bundle: config.bundle, annotations: config.spec.annotations ?? {} };
 }
 

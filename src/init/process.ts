@@ -10,9 +10,20 @@
 //   capability bounding set             (needs CAP_SETPCAP, so before leaving uid 0)
 //   PR_SET_KEEPCAPS, stdio ownership, setgroups, setresgid, setresuid, clear KEEPCAPS
 //   check cwd is inside the root        (CVE-2024-21626)
+//   [seccomp without noNewPrivileges: signal reset, then the filter (needs CAP_SYS_ADMIN, below)]
 //   capset effective/permitted/inheritable, ambient
-//   signal dispositions to default, signal mask emptied
+//   signal dispositions to default, signal mask emptied   (unless done above)
+//   seccomp filter, when noNewPrivileges is true (the last step: only execve follows)
 //   execve(executable, args, env + HOME)
+//
+// seccomp (linux.seccomp, compiled at create time by src/seccomp): with no_new_privs the filter
+// is loaded last, so that only execve runs under it. Without no_new_privs, seccomp(2) needs
+// CAP_SYS_ADMIN: runc therefore loads it before finalizeNamespace (user change, capabilities,
+// chdir, getcwd check...). tsrun loads it later than runc, after the user change and the cwd
+// check and the signal reset, with CAP_SYS_ADMIN raised in the effective set from the
+// permitted one if the user change cleared it; then capget/capset and prctl (the ambient set)
+// are the only calls before execve that run under the filter (a profile denying getcwd, as
+// runtime-tools' linux_seccomp test does, works).
 //
 // Every failing step throws an Error naming it ("setting rlimit RLIMIT_NOFILE: EPERM: ...").
 import { readFileSync, realpathSync } from 'node:fs';
@@ -29,6 +40,7 @@ import { applyPersonality, planPersonality } from './process/personality';
 import { applyRlimits, planRlimits, type PlannedRlimit } from './process/rlimits';
 import { applyIoPriority, applyScheduler, planIoPriority, planScheduler } from './process/scheduling';
 import { fixStdioOwnership, planUser, readSetgroups, switchUser, type PlannedUser } from './process/user';
+import { loadSeccomp, type PreparedSeccomp } from '../seccomp';
 
 export { resolveExecutable, checkCwd } from './process/executable';
 export { prepareEnv } from './process/environment';
@@ -44,6 +56,8 @@ export interface ExecOptions {
   root?: string;
   /** This process's /proc/self (tests). Default '/proc/self'. */
   procSelf?: string;
+  /** linux.seccomp, compiled (prepareSeccomp): loaded right before execve. */
+  seccomp?: PreparedSeccomp | undefined;
 }
 
 /** Everything execUserProcess will do, validated and computed up front. */
@@ -120,6 +134,29 @@ function verifyCwd(): void {
   }
 }
 
+const CAP_SYS_ADMIN = 21n;
+
+/**
+ * Loads the filter without no_new_privs: CAP_SYS_ADMIN must be effective. After a change to a
+ * non-zero uid (with keep-caps) the effective set is empty but the permitted one still has it:
+ * raise effective to permitted for the load, and put the sets back afterwards unless capset
+ * (applySets) follows anyway.
+ */
+function loadSeccompPrivileged(sys: Syscalls, prepared: PreparedSeccomp, capsetFollows: boolean): void {
+  let old: ReturnType<Syscalls['capget']> | undefined;
+  try {
+    const cur = sys.capget();
+    if (((cur.effective >> CAP_SYS_ADMIN) & 1n) === 0n && ((cur.permitted >> CAP_SYS_ADMIN) & 1n) === 1n) {
+      sys.capset({ ...cur, effective: cur.permitted });
+      old = cur;
+    }
+  } catch (err) {
+    throw new Error(`raising CAP_SYS_ADMIN to load the seccomp filter: ${(err as Error).message}`, { cause: err });
+  }
+  loadSeccomp(sys, prepared);
+  if (old && !capsetFollows) step('restoring capabilities after loading the seccomp filter', () => sys.capset(old as ReturnType<Syscalls['capget']>));
+}
+
 /**
  * Applies `process` to the calling (main) thread and execs `executable` (from
  * resolveExecutable) with argv = process.args. Returns only by throwing.
@@ -154,9 +191,16 @@ export function execUserProcess(sys: Syscalls, process: Process | undefined, exe
   }
   verifyCwd();
   step('clearing keep caps', () => sys.setKeepCaps(false));
+  const privilegedSeccomp = options.seccomp !== undefined && !plan.noNewPrivileges;
+  if (privilegedSeccomp) {
+    // Signals first here, so that only capset/prctl (and execve) run under the filter.
+    step('resetting signal dispositions', () => resetSignalsForExec(sys, status));
+    loadSeccompPrivileged(sys, options.seccomp as PreparedSeccomp, plan.capabilities !== undefined);
+  }
   if (plan.capabilities) applySets(sys, plan.capabilities, warn);
 
-  step('resetting signal dispositions', () => resetSignalsForExec(sys, status));
+  if (!privilegedSeccomp) step('resetting signal dispositions', () => resetSignalsForExec(sys, status));
+  if (options.seccomp && plan.noNewPrivileges) loadSeccomp(sys, options.seccomp);
   try {
     return sys.execve(executable, plan.argv, plan.env);
   } catch (err) {

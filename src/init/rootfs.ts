@@ -62,7 +62,7 @@ export function prepareRootfs(sys: Syscalls, config: InitConfig, env: HostEnv = 
 
   const root = RootDir.open(sys, rootfs);
   try {
-    const ctx: MountContext = { sys, root, bundle: config.bundle, env };
+    const ctx: MountContext = { sys, root, bundle: config.bundle, env, cgroupDirs: config.cgroupDirs };
     for (const m of spec.mounts ?? []) mountEntry(ctx, m);
     if (needsDevSetup(spec)) setupDev(ctx, spec);
   } finally {

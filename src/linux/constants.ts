@@ -536,6 +536,7 @@ export interface SyscallNumbers {
   readonly openat2: number;
   readonly pidfd_getfd: number;
   readonly mount_setattr: number;
+  readonly bpf: number;
 }
 
 export const SYSCALL_NUMBERS_BY_ARCH: Readonly<Record<Arch, SyscallNumbers>> = {
@@ -581,6 +582,7 @@ export const SYSCALL_NUMBERS_BY_ARCH: Readonly<Record<Arch, SyscallNumbers>> = {
     openat2: 437,
     pidfd_getfd: 438,
     mount_setattr: 442,
+    bpf: 321,
   },
   // arm64 uses the asm-generic table.
   arm64: {
@@ -625,6 +627,7 @@ export const SYSCALL_NUMBERS_BY_ARCH: Readonly<Record<Arch, SyscallNumbers>> = {
     openat2: 437,
     pidfd_getfd: 438,
     mount_setattr: 442,
+    bpf: 280,
   },
 };
 

@@ -557,4 +557,14 @@ export class FakeSyscalls implements Syscalls {
   mountSetattr(dirfd: number, path: string, flags: number, attr: MountAttr): void {
     this.run('mountSetattr', [dirfd, path, flags, attr], 'mount_setattr', path, () => undefined);
   }
+  // --- bpf: succeeds with a new fd (scripts decide otherwise); addresses are fake but distinct.
+  private nextAddress = 0x10000n;
+  bpf(cmd: number, attr: Buffer, what: string): number {
+    return this.run('bpf', [cmd, attr, what], 'bpf', what, () => this.newFd());
+  }
+  bufferAddress(_buf: Buffer): bigint {
+    this.nextAddress += 0x1000n;
+    return this.nextAddress;
+  }
+
 }

@@ -254,6 +254,12 @@ export interface Syscalls {
   statx(dirfd: number, path: string, flags: number): FileStat;
   /** mount_setattr(2) (kernel 5.12+); flags AT_RECURSIVE, AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW. */
   mountSetattr(dirfd: number, path: string, flags: number, attr: MountAttr): void;
+
+  // --- bpf(2) (the cgroup v2 device filter, src/cgroups/bpf.ts)
+  /** bpf(cmd, attr, attr.length); returns the (non-negative) result. */
+  bpf(cmd: number, attr: Buffer, what: string): number;
+  /** The address of a Buffer's memory, for the pointer fields of a bpf attr (keep the Buffer alive). */
+  bufferAddress(buf: Buffer): bigint;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -906,6 +912,17 @@ export class LinuxSyscalls implements Syscalls {
       MOUNT_ATTR_SIZE_VER0,
     );
     if (r < 0) throw errnoError('mount_setattr', path, atDetail(dirfd, path));
+  }
+
+  // --- bpf
+
+  bpf(cmd: number, attr: Buffer, what: string): number {
+    const r = Number(this.L.syscall(SYS.bpf, 'int', cmd, 'void *', attr, 'uint32_t', attr.length));
+    if (r < 0) throw errnoError('bpf', what);
+    return r;
+  }
+  bufferAddress(buf: Buffer): bigint {
+    return BigInt(this.L.koffi.address(buf) as bigint | number);
   }
 }
 

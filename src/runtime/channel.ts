@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream';
 
 export type InitMessage =
   | { type: 'hooks'; phase: 'createRuntime' }
+  | { type: 'cgroup' }
   | { type: 'created' }
   | { type: 'ready' }
   | { type: 'error'; message: string };

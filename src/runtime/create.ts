@@ -17,8 +17,11 @@ import { loadBundle } from './bundle';
 import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
-import { assertSupported } from './unsupported';
+import { assertSupported, UnsupportedError } from './unsupported';
+import { cgroupMountDirs, createContainerCgroup, removeAfterFailedCreate } from './cgroup';
+import type { CgroupManager } from '../cgroups';
 import type { InitConfig, ParentMessage } from './protocol';
+import { connectSeccompAgent } from '../seccomp';
 import type { LinuxIDMapping, Spec } from '../spec';
 import { SPEC_VERSION } from '../version';
 
@@ -36,22 +39,28 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
   const bundle = loadBundle(options.bundle);
   const { spec } = bundle;
   assertSupported(spec);
+  if (ctx.options.systemdCgroup) throw new UnsupportedError('--systemd-cgroup: systemd cgroup driver is not supported (tsrun manages cgroupfs directly)');
   const plan = planNamespaces(spec);
   if (!Number.isInteger(options.preserveFds) || options.preserveFds < 0) throw new Error('--preserve-fds must be a non-negative integer');
 
   const stateDir = ctx.store.claim(id);
   let initPid = 0;
+  let cgroup: CgroupManager | undefined;
   try {
     return await ctx.store.withLock(id, async () => {
+      // Before the init exists: invalid resources fail here, with nothing to kill.
+      cgroup = createContainerCgroup(ctx, spec, id);
       const fifo = join(stateDir, EXEC_FIFO);
       makeExecFifo(fifo, spec);
       const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
+      // SCMP_ACT_NOTIFY: the runtime connects to the agent; the init sends the listener fd over it.
+      const agentFd = connectSeccompAgent(linux(), spec.linux?.seccomp);
       const created = rfc3339Nano();
       try {
         const init = await launchInit({
           stageArgs: stageNamespaceArgs(plan, spec),
           preserveFds: options.preserveFds,
-          extraFds: [fifoFd],
+          extraFds: agentFd === undefined ? [fifoFd] : [fifoFd, agentFd],
           uidMappings: spec.linux?.uidMappings,
           gidMappings: spec.linux?.gidMappings,
           allowSetgroups: true,
@@ -62,7 +71,8 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
         const config: InitConfig = {
           kind: 'init', id, bundle: bundle.dir, rootfs: bundle.rootfs, spec, hostPid: init.pid,
           fifoFd: init.extraFdNumbers[0] as number, preserveFds: options.preserveFds,
-          noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+          noPivot: options.noPivot, noNewKeyring: options.noNewKeyring, seccompAgentFd: init.extraFdNumbers[1],
+          joinCgroup: cgroup !== undefined, cgroupDirs: cgroupMountDirs(cgroup),
         };
         init.channel.send(config);
 
@@ -71,6 +81,15 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
           const message = await init.channel.receive();
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
+          if (message.type === 'cgroup') {
+            try {
+              cgroup?.join(init.pid);
+            } catch (err) {
+              init.channel.send({ type: 'abort', message: (err as Error).message });
+              throw err;
+            }
+            init.channel.send({ type: 'continue' } satisfies ParentMessage);
+          }
           if (message.type === 'hooks') {
             const reply: ParentMessage = { type: 'continue' };
             try {
@@ -92,16 +111,26 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
           rootfs: bundle.rootfs, created, owner: '', annotations: spec.annotations ?? {},
           process: spec.process,
           hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+          ...(cgroup ? { cgroup: cgroup.record() } : {}),
+          ...(spec.linux?.seccomp ? { seccomp: spec.linux.seccomp } : {}),
         };
         ctx.store.write(record);
         if (options.pidFile) writePidFile(options.pidFile, init.pid);
         return record;
       } finally {
         closeSync(fifoFd);
+        if (agentFd !== undefined) closeSync(agentFd);
       }
     });
   } catch (err) {
     if (initPid > 0) killQuietly(initPid);
+    if (cgroup) {
+      try {
+        removeAfterFailedCreate(cgroup, initPid);
+      } catch (cleanup) {
+        ctx.logger.warn(`removing the cgroup of the failed container: ${(cleanup as Error).message}`);
+      }
+    }
     ctx.store.remove(id);
     throw err;
   }

@@ -2,7 +2,7 @@
 // the container's init differs from us (user first) and clones the child that becomes the
 // process; the child runs the Node exec stage, which joins the mount namespace last (Node has
 // to load from the host's filesystem first), resolves the executable and execs it.
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync } from 'node:fs';
 import type { CommandContext } from '../cli/context';
 import { CommandError } from '../cli/context';
 import { linux } from '../linux/syscalls';
@@ -12,6 +12,9 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
+import { containerCgroup } from './cgroup';
+import { SPEC_VERSION } from '../version';
+import { connectSeccompAgent } from '../seccomp';
 
 export interface ExecOptions {
   id: string;
@@ -39,6 +42,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
   if (status === 'stopped') throw new CommandError('cannot exec in a stopped container');
   if (status === 'paused') throw new CommandError('cannot exec in a paused container');
   const process = execProcess(record, options);
+  const cgroup = containerCgroup(ctx, record);
 
   const stageArgs: string[] = [];
   let inUserNamespace = false;
@@ -52,11 +56,31 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
 
   const sys = linux();
   if (!options.detach) sys.setChildSubreaper(true);
-  const child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds: [], allowSetgroups: true });
+  // SCMP_ACT_NOTIFY: connected here (runtime's credentials and mounts); the process sends the listener fd over it.
+  const agentFd = connectSeccompAgent(sys, record.seccomp);
+  let child: Awaited<ReturnType<typeof launchInit>>;
+  try {
+    child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds: agentFd === undefined ? [] : [agentFd], allowSetgroups: true });
+  } finally {
+    if (agentFd !== undefined) closeSync(agentFd);
+  }
   try {
     const config: ExecConfig = { kind: 'exec', process, mountNamespace: `/proc/${record.pid}/ns/mnt`, preserveFds: options.preserveFds };
+    if (record.seccomp) {
+      config.seccomp = record.seccomp;
+      const state = { ociVersion: SPEC_VERSION, id: record.id, status: 'running', pid: record.pid, bundle: record.bundle, annotations: record.annotations ?? {} };
+      config.processState = { pid: child.pid, state };
+      config.seccompAgentFd = child.extraFdNumbers[0];
+    }
+    if (cgroup) config.joinCgroup = true;
     child.channel.send(config);
-    const reply = await child.channel.receive();
+    let reply = await child.channel.receive();
+    if (reply.type === 'cgroup') {
+      // The process joins the container's cgroup before it runs anything of the container's.
+      cgroup?.join(child.pid);
+      child.channel.send({ type: 'continue' });
+      reply = await child.channel.receive();
+    }
     if (reply.type === 'error') throw new CommandError(reply.message);
     if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
     child.channel.close();

@@ -7,6 +7,7 @@ import { CAPABILITIES } from '../linux/constants';
 import { knownMountOptions } from './mount-options';
 import { STAGE_NAMES } from './namespaces';
 import { HOOK_PHASES } from './hooks';
+import { seccompFeatures } from '../seccomp';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
 
 export function features(): Features {
@@ -18,8 +19,8 @@ export function features(): Features {
     linux: {
       namespaces: Object.keys(STAGE_NAMES).sort(),
       capabilities: [...CAPABILITIES],
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
-      seccomp: { enabled: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

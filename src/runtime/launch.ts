@@ -7,13 +7,17 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LinuxIDMapping } from '../spec';
 import { ParentChannel } from './channel';
+import INIT_NODE_FLAGS from '../../scripts/init-node-flags.json';
 
 /** Where the runtime's own files are: next to the bundled CLI. */
 export const RUNTIME_DIR = __dirname;
 export const STAGE_BINARY = join(RUNTIME_DIR, 'tsrun-stage');
 export const INIT_SCRIPT = join(RUNTIME_DIR, 'init.js');
-/** Node flags for the init: no eval, and a small heap since the init's memory may be charged to the container. */
-const INIT_NODE_FLAGS = ['--disallow-code-generation-from-strings', '--max-semi-space-size=1', '--stack-size=984'];
+/**
+ * Node flags for the init (INIT_NODE_FLAGS, imported above): no eval, and a small young
+ * generation since the init's memory may be charged to the container. Shared with the build,
+ * which makes the init's code cache with the same flags (V8 rejects a cache made under others).
+ */
 
 export interface LaunchOptions {
   /** Namespace arguments for the stage (see namespaces.ts). */

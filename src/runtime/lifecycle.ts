@@ -8,6 +8,8 @@ import { ContainerNotFoundError, type ContainerRecord } from '../state/store';
 import { containerStatus, EXEC_FIFO, stateView, type ContainerStatus } from '../state/status';
 import { runHooksCollectingErrors } from './hooks';
 import { containerPids } from './processes';
+import { containerCgroup, killAndDestroy } from './cgroup';
+import type { CgroupManager } from '../cgroups';
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 function sleepMs(ms: number): void {
@@ -62,6 +64,12 @@ function waitForInitByte(fd: number, record: ContainerRecord): void {
 export function killContainer(ctx: CommandContext, id: string, signal: number, all: boolean): void {
   const { record, status } = current(ctx, id);
   if (status === 'stopped') throw new CommandError('container not running');
+  const cgroup = all ? containerCgroup(ctx, record) : undefined;
+  if (cgroup?.exists()) {
+    // Every process in the cgroup (frozen meanwhile, so none escapes by forking), as runc.
+    cgroup.killAll(signal);
+    return;
+  }
   const pids = all ? containerPids(record.pid) : [record.pid];
   for (const pid of pids) {
     try {
@@ -90,7 +98,10 @@ export async function deleteContainer(ctx: CommandContext, id: string, force: bo
     if (status === 'running' || status === 'paused') {
       if (!force) throw new CommandError(`cannot delete container ${id} that is not stopped: ${status}`);
     }
-    if (status !== 'stopped') killAndWait(record);
+    const cgroup = containerCgroup(ctx, record);
+    if (status !== 'stopped') killAndWait(record, cgroup);
+    // Also when stopped: without a pid namespace of its own, processes can outlive the init.
+    if (cgroup) killAndDestroy(cgroup);
     const errors = await runHooksCollectingErrors('poststop', record.hooks?.poststop, stateView(record, 'stopped'));
     for (const e of errors) ctx.logger.warn(e);
     ctx.store.remove(id);
@@ -98,7 +109,9 @@ export async function deleteContainer(ctx: CommandContext, id: string, force: bo
 }
 
 /** SIGKILLs every process of the container and waits (bounded) until the init is gone. */
-function killAndWait(record: ContainerRecord): void {
+function killAndWait(record: ContainerRecord, cgroup: CgroupManager | undefined): void {
+  // Through the cgroup when there is one: a paused container's processes die only once thawed.
+  if (cgroup?.exists()) cgroup.killAll(9);
   for (const pid of containerPids(record.pid)) {
     try {
       process.kill(pid, 'SIGKILL');

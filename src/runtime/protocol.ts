@@ -1,7 +1,7 @@
 // The contract between the runtime (create/exec, parent side) and the container's init
 // (src/init, running inside the new namespaces). Sent once, as the first JSON line on the sync
 // channel, right after the native stage's child was released.
-import type { Process, Spec } from '../spec';
+import type { LinuxSeccomp, Process, Spec, State } from '../spec';
 
 export interface InitConfig {
   kind: 'init';
@@ -18,6 +18,15 @@ export interface InitConfig {
   preserveFds: number;
   noPivot: boolean;
   noNewKeyring: boolean;
+  /** fd (in the init) of the socket connected to linux.seccomp.listenerPath (SCMP_ACT_NOTIFY). */
+  seccompAgentFd?: number | undefined;
+  /**
+   * The container has a cgroup: the init asks the runtime to move it there ({type:'cgroup'},
+   * answered by 'continue') as late as possible, right before unsharing its cgroup namespace.
+   */
+  joinCgroup?: boolean;
+  /** Host cgroup mount point → the container's cgroup directory there (for `cgroup` mounts). */
+  cgroupDirs?: Record<string, string>;
 }
 
 /** Runtime → init replies during create. */
@@ -30,6 +39,14 @@ export interface ExecConfig {
   /** Mount namespace of the container (host path, e.g. /proc/PID/ns/mnt). */
   mountNamespace: string;
   preserveFds: number;
+  /** Ask the runtime to move the process into the container's cgroup before it reports 'ready'. */
+  joinCgroup?: boolean;
+  /** The container's linux.seccomp (recorded at create): exec'd processes get it too. */
+  seccomp?: LinuxSeccomp;
+  /** For a seccomp agent (SCMP_ACT_NOTIFY): the host pid of the exec'd process and the container state. */
+  processState?: { pid: number; state: State };
+  /** fd (in the exec stage) of the socket connected to linux.seccomp.listenerPath. */
+  seccompAgentFd?: number | undefined;
 }
 
 /** The first message on the sync channel. */

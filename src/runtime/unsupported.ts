@@ -18,9 +18,6 @@ const nonEmpty = (v: unknown): boolean =>
 
 const CHECKS: Check[] = [
   { path: 'process.terminal', present: (s) => s.process?.terminal === true, why: 'terminals are not supported yet' },
-  { path: 'linux.resources', present: (s) => nonEmpty(s.linux?.resources), why: 'cgroup resource limits are not supported yet' },
-  { path: 'linux.cgroupsPath', present: (s) => nonEmpty(s.linux?.cgroupsPath), why: 'cgroups are not supported yet' },
-  { path: 'linux.seccomp', present: (s) => nonEmpty(s.linux?.seccomp), why: 'seccomp is not supported yet' },
   { path: 'linux.intelRdt', present: (s) => nonEmpty(s.linux?.intelRdt), why: 'Intel RDT is not supported' },
   { path: 'linux.netDevices', present: (s) => nonEmpty(s.linux?.netDevices), why: 'netDevices are not supported yet' },
   { path: 'linux.memoryPolicy', present: (s) => nonEmpty(s.linux?.memoryPolicy), why: 'memoryPolicy is not supported yet' },

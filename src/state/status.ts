@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../linux/proc';
 import type { ContainerRecord } from './store';
+import { cgroupFrozen } from '../cgroups/state';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -12,6 +13,7 @@ export const EXEC_FIFO = 'exec.fifo';
 
 export function containerStatus(record: ContainerRecord, stateDir: string): ContainerStatus {
   if (record.pid <= 0 || !isProcessAlive(record.pid, record.pidStartTime)) return 'stopped';
+  if (cgroupFrozen(record.cgroup)) return 'paused';
   if (existsSync(join(stateDir, EXEC_FIFO))) return 'created';
   return 'running';
 }

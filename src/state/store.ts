@@ -4,9 +4,10 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Syscalls } from '../linux/syscalls';
-import type { Hooks, Process } from '../spec';
+import type { Hooks, LinuxSeccomp, Process } from '../spec';
 import { LOCK_EX, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../linux/constants';
 import { validateContainerId } from './id';
+import type { CgroupRecord } from '../cgroups/manager';
 
 export const DEFAULT_ROOT = '/run/tsrun';
 const STATE_FILE = 'state.json';
@@ -29,6 +30,10 @@ export interface ContainerRecord {
   process?: Process;
   /** Hooks that run after create has returned (poststart at start, poststop at delete). */
   hooks?: Pick<Hooks, 'poststart' | 'poststop'>;
+  /** The container's cgroup (directories per hierarchy, applied resources); absent: none. */
+  cgroup?: CgroupRecord;
+  /** The config's linux.seccomp: `exec` applies it to the processes it starts. */
+  seccomp?: LinuxSeccomp;
 }
 
 export class ContainerNotFoundError extends Error {

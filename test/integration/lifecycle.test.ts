@@ -308,7 +308,17 @@ test('exec joins every namespace of a running container; exit codes, --process, 
   const d = rtFiles(['exec', '--detach', '--pid-file', pidFile, id, 'sleep', '1000']);
   assert.equal(d.code, 0, d.stderr);
   const execPid = Number(readFileSync(pidFile, 'utf8'));
-  assert.match(readFileSync(`/proc/${execPid}/cmdline`, 'utf8'), /^sleep/);
+  // exec returns once the process is set up; its execve may still be under way (an empty
+  // cmdline for a moment), so wait for it.
+  const cmdline = () => {
+    try {
+      return readFileSync(`/proc/${execPid}/cmdline`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  await waitFor(() => /^sleep/.test(cmdline()));
+  assert.match(cmdline(), /^sleep/);
   // kill --all reaches the exec'd process too
   assert.equal(rt(['kill', '--all', id, 'KILL']).code, 0);
   await waitFor(() => !isAlive(execPid) && !isAlive(initPid));

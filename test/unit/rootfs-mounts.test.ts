@@ -336,6 +336,40 @@ test('cgroup on a v2 host: one cgroup2 mount; EPERM falls back to a bind of /sys
   ]);
 });
 
+test("cgroup with the container's cgroup directories (tsrun's create): each hierarchy binds its own directory, read-only", () => {
+  const { sys, tree } = setup();
+  const cgroupDirs = {
+    '/sys/fs/cgroup/cpu,cpuacct': '/sys/fs/cgroup/cpu,cpuacct/ns/ctr',
+    '/sys/fs/cgroup/memory': '/sys/fs/cgroup/memory/ns/ctr',
+    '/sys/fs/cgroup/systemd': '/sys/fs/cgroup/systemd/ns/ctr',
+    '/sys/fs/cgroup/unified': '/sys/fs/cgroup/unified/ns/ctr',
+  };
+  const devBind: Mount = { destination: '/dev', type: 'bind', source: '/dev', options: ['rbind'] };
+  const cfg = { ...config(spec([devBind, { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'ro'] }])), cgroupDirs };
+  prepareRootfs(sys, cfg, env({ mountInfo: () => HYBRID_MOUNTINFO }));
+  const F = C.MS_NOSUID | C.MS_NOEXEC | C.MS_NODEV;
+  const R = C.MS_BIND | C.MS_REMOUNT | C.MS_RDONLY | F;
+  assert.deepEqual(mounts(tree).slice(3), [
+    ['tmpfs', P('/sys/fs/cgroup'), 'tmpfs', F, 'mode=755'],
+    ['/sys/fs/cgroup/cpu,cpuacct/ns/ctr', P('/sys/fs/cgroup/cpu,cpuacct'), null, C.MS_BIND | C.MS_REC, null],
+    [null, P('/sys/fs/cgroup/cpu,cpuacct'), null, R, null],
+    ['/sys/fs/cgroup/memory/ns/ctr', P('/sys/fs/cgroup/memory'), null, C.MS_BIND | C.MS_REC, null],
+    [null, P('/sys/fs/cgroup/memory'), null, R, null],
+    ['/sys/fs/cgroup/systemd/ns/ctr', P('/sys/fs/cgroup/systemd'), null, C.MS_BIND | C.MS_REC, null],
+    [null, P('/sys/fs/cgroup/systemd'), null, R, null],
+    [null, P('/sys/fs/cgroup'), null, R, null],
+  ]);
+  noLeaks(sys, tree);
+  // v2: a bind of the container's directory, not a cgroup2 mount showing the host's root
+  const v2 = setup();
+  const cfg2 = { ...config(spec([{ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'ro'] }])), cgroupDirs: { '/sys/fs/cgroup': '/sys/fs/cgroup/ns/ctr' } };
+  prepareRootfs(v2.sys, cfg2, env({ cgroup2Unified: () => true }));
+  assert.deepEqual(mounts(v2.tree).slice(2, 4), [
+    ['/sys/fs/cgroup/ns/ctr', P('/sys/fs/cgroup'), null, C.MS_BIND | C.MS_REC, null],
+    [null, P('/sys/fs/cgroup'), null, C.MS_BIND | C.MS_REMOUNT | C.MS_NOSUID | C.MS_RDONLY, null],
+  ]);
+});
+
 test('rootfsPropagation: rslave on /; "shared" also makes the rootfs parent mount private and is re-applied after pivot', () => {
   const slave = setup();
   prepareRootfs(slave.sys, config(spec([], { linux: { rootfsPropagation: 'rslave' } })), env());

@@ -34,6 +34,11 @@ export interface MountContext {
   /** Relative bind sources are taken from here. */
   bundle: string;
   env: HostEnv;
+  /**
+   * Host cgroup mount point → the container's own cgroup directory there. `cgroup` mounts bind
+   * these (as runc does without a cgroup namespace) rather than showing the host's hierarchy.
+   */
+  cgroupDirs?: Record<string, string> | undefined;
 }
 
 /** Flags of every cgroup v1 mount runc makes (and of the tmpfs under them). */
@@ -243,10 +248,15 @@ function checkDestination(ctx: MountContext, fd: number, type: string, bindSourc
  * refuses one). On a v1 (or hybrid) host: a tmpfs at the destination with one cgroup v1 mount
  * per hierarchy the host has (same controllers / name=), symlinks for merged controllers
  * ("cpu -> cpu,cpuacct"), and the tmpfs made read-only at the end if "ro" was asked.
+ * When the container has a cgroup (ctx.cgroupDirs), its own directory is bind-mounted instead,
+ * in every hierarchy (v2: the one): the init joins its cgroup namespace only at the very end,
+ * so a fresh cgroup mount here would show the host's whole hierarchy (runc without cgroupns).
  */
 function mountCgroup(ctx: MountContext, label: string, m: Mount, dest: string, opts: ParsedMountOptions): number {
   const { sys, env, root } = ctx;
   if (env.cgroup2Unified()) {
+    const own = ctx.cgroupDirs?.['/sys/fs/cgroup'];
+    if (own !== undefined) return mountBind(ctx, label, own, dest, { ...opts, flags: opts.flags | MS_BIND | MS_REC });
     return mountFilesystem(ctx, label, {
       source: m.source ?? 'cgroup2',
       type: 'cgroup2',
@@ -305,15 +315,22 @@ function mountCgroupHierarchy(
   let top = -1;
   try {
     let bound = false;
-    try {
-      sys.mount('cgroup', procFd(fd), 'cgroup', flags, h.data);
-    } catch (err) {
-      if (!isErrno(err, 'EPERM')) throw wrapError(label, err, step);
-      // No new cgroup mount allowed (user namespace without a cgroup namespace): bind this
-      // process's own cgroup directory of the hierarchy, as runc does without cgroupns.
-      const own = ownCgroupDir(ctx.env, h);
-      attempt(label, `${step}: bind ${own}`, () => sys.mount(own, procFd(fd), null, MS_BIND | MS_REC, null));
+    const containerDir = ctx.cgroupDirs?.[h.mountPoint];
+    if (containerDir !== undefined) {
+      // The container's own directory of the hierarchy (its cgroup namespace does not exist yet).
+      attempt(label, `${step}: bind ${containerDir}`, () => sys.mount(containerDir, procFd(fd), null, MS_BIND | MS_REC, null));
       bound = true;
+    } else {
+      try {
+        sys.mount('cgroup', procFd(fd), 'cgroup', flags, h.data);
+      } catch (err) {
+        if (!isErrno(err, 'EPERM')) throw wrapError(label, err, step);
+        // No new cgroup mount allowed (user namespace without a cgroup namespace): bind this
+        // process's own cgroup directory of the hierarchy, as runc does without cgroupns.
+        const own = ownCgroupDir(ctx.env, h);
+        attempt(label, `${step}: bind ${own}`, () => sys.mount(own, procFd(fd), null, MS_BIND | MS_REC, null));
+        bound = true;
+      }
     }
     top = root.reopen(path, fd);
     if (bound) remountBind(ctx, label, top, flags | MS_BIND, 0);

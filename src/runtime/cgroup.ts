@@ -1,0 +1,93 @@
+// The runtime's side of a container's cgroup: made by `create` before the init exists (so a
+// bad resource fails early and leaves nothing), joined by the init as late as possible,
+// found again from state.json by the other commands, removed by `delete`.
+import type { CommandContext } from '../cli/context';
+import { CommandError } from '../cli/context';
+import type { Spec } from '../spec';
+import type { ContainerRecord } from '../state/store';
+import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager } from '../cgroups';
+import { CgroupFileError, sleepMs } from '../cgroups/fs';
+import { isSet } from '../cgroups/common';
+
+/**
+ * Makes the container's cgroup and applies the config's resources. Rootless (not root, and
+ * --rootless not false) without linux.cgroupsPath nor resources: a permission error means
+ * "no cgroup" rather than a failure, as with runc.
+ */
+export function createContainerCgroup(ctx: CommandContext, spec: Spec, id: string): CgroupManager | undefined {
+  const manager = newContainerCgroup(spec, id, { warn: (m) => ctx.logger.warn(m) });
+  try {
+    manager.create(resourcesFromSpec(spec));
+  } catch (err) {
+    const rootless = ctx.options.rootless === 'true' || (ctx.options.rootless === 'auto' && process.geteuid?.() !== 0);
+    const permission = err instanceof CgroupFileError && (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS');
+    const { devices: _devices, ...limits } = spec.linux?.resources ?? {};
+    void _devices;
+    if (rootless && permission && !spec.linux?.cgroupsPath && !isSet(limits)) {
+      ctx.logger.debug(`no cgroup for the container: ${(err as Error).message}`);
+      return undefined;
+    }
+    throw err;
+  }
+  ctx.logger.debug(`cgroup ${JSON.stringify(manager.record().paths)}`);
+  return manager;
+}
+
+/** Host mount point of each hierarchy → the container's directory in it (for `cgroup` mounts). */
+export function cgroupMountDirs(manager: CgroupManager | undefined): Record<string, string> | undefined {
+  if (!manager) return undefined;
+  const { paths, mounts } = manager.record();
+  const out: Record<string, string> = {};
+  for (const [k, dir] of Object.entries(paths)) {
+    const mount = mounts[k];
+    if (mount !== undefined) out[mount] = dir;
+  }
+  return out;
+}
+
+/** The cgroup of an existing container, or undefined when it has none. */
+export function containerCgroup(ctx: CommandContext, record: ContainerRecord): CgroupManager | undefined {
+  if (!record.cgroup) return undefined;
+  return loadCgroup(record.cgroup, { warn: (m) => ctx.logger.warn(m) });
+}
+
+/** Like containerCgroup, for commands that cannot work without one (pause, update, events...). */
+export function requireCgroup(ctx: CommandContext, record: ContainerRecord): CgroupManager {
+  const m = containerCgroup(ctx, record);
+  if (!m) throw new CommandError(`container ${record.id} has no cgroup`);
+  return m;
+}
+
+/**
+ * SIGKILLs whatever is left in the cgroup, waits (bounded) until it is empty, and removes it.
+ * The init just killed may take a moment to leave its cgroup.
+ */
+export function killAndDestroy(manager: CgroupManager, timeoutMs = 10_000): void {
+  if (!manager.exists()) {
+    manager.destroy(); // other hierarchies may still have the directory
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  let pids = manager.pids();
+  while (pids.length > 0) {
+    manager.killAll(9);
+    if (Date.now() > deadline) throw new CommandError(`processes ${pids.join(', ')} of the container's cgroup did not die after SIGKILL`);
+    sleepMs(2);
+    pids = manager.pids();
+  }
+  manager.destroy();
+}
+
+/**
+ * After a failed create: the init (already sent SIGKILL) must leave the cgroup before its
+ * directories can go. Only the init is waited for; anything else in a cgroup the config shared
+ * with others is not ours to kill (rmdir then fails with EBUSY, and that is reported).
+ */
+export function removeAfterFailedCreate(manager: CgroupManager, initPid: number, timeoutMs = 5_000): void {
+  const deadline = Date.now() + timeoutMs;
+  while (initPid > 0 && manager.exists() && manager.pids().includes(initPid)) {
+    if (Date.now() > deadline) break;
+    sleepMs(2);
+  }
+  manager.destroy();
+}

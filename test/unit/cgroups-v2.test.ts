@@ -1,0 +1,132 @@
+// The cgroup v2 driver against a fake cgroup2 tree with every controller (this machine's real
+// cgroup2 hierarchy only has hugetlb: see test/integration/cgroups-v2.test.ts for what runs
+// on the real one).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FakeCgroupFs } from '../helpers/fake-cgroupfs';
+import { CgroupV2Manager, blkioToIoWeight, sharesToWeight, swapToV2 } from '../../src/cgroups/v2';
+import { containerDeviceRules } from '../../src/cgroups/devices';
+import { BPF_PROG_ATTACH, BPF_PROG_LOAD, BPF_PROG_QUERY } from '../../src/cgroups/bpf';
+import { FakeSyscalls } from '../../src/linux/fake';
+import { cgroupFrozen } from '../../src/cgroups/state';
+import type { LinuxResources } from '../../src/spec';
+
+const fakes: FakeCgroupFs[] = [];
+after(() => fakes.forEach((f) => f.cleanup()));
+
+function setup(controllers = ['cpuset', 'cpu', 'io', 'memory', 'hugetlb', 'pids']) {
+  const fs = new FakeCgroupFs();
+  fakes.push(fs);
+  const mount = fs.addV2('cgroup', controllers);
+  const dir = join(mount, 'kubepods', 'pod1', 'ctr');
+  const sys = new FakeSyscalls();
+  sys.stub('bpf', (cmd, attr) => {
+    if (cmd !== BPF_PROG_QUERY) return 50;
+    attr.writeUInt32LE(0, 24);
+    return 0;
+  });
+  const warnings: string[] = [];
+  const killed: number[] = [];
+  const m = new CgroupV2Manager(dir, mount, { fs, warn: (w) => warnings.push(w), hugePageSizes: () => ['2MB'], kill: (p) => killed.push(p), sys: () => sys });
+  const read = (f: string) => readFileSync(join(dir, f), 'utf8').trim();
+  return { fs, m, dir, mount, sys, warnings, killed, read };
+}
+
+test('conversions: shares → cpu.weight, blkio weight → io.weight, OCI swap (memory+swap) → memory.swap.max', () => {
+  assert.equal(sharesToWeight(2), 1);
+  assert.equal(sharesToWeight(1024), 39);
+  assert.equal(sharesToWeight(262144), 10000);
+  assert.equal(blkioToIoWeight(10), 1);
+  assert.equal(blkioToIoWeight(1000), 10000);
+  assert.equal(swapToV2(16, 8), 8);
+  assert.equal(swapToV2(-1, 8), -1);
+  assert.equal(swapToV2(0, -1), -1);
+  assert.equal(swapToV2(0, 8), null);
+  assert.throws(() => swapToV2(4, 8), /memory\+swap limit should be >= memory limit/);
+  assert.throws(() => swapToV2(8, 0), /without a memory limit/);
+});
+
+test('create: controllers enabled down the path, every limit read back, devices through a BPF program', () => {
+  const { fs, m, dir, mount, sys, read } = setup();
+  const resources: LinuxResources = {
+    memory: { limit: 7340032, swap: 7340032, reservation: 1048576 },
+    cpu: { shares: 1024, quota: 20000, period: 50000, burst: 500, idle: 0, cpus: '0', mems: '0' },
+    pids: { limit: 64 },
+    blockIO: { weight: 500, throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 1000 }] },
+    hugepageLimits: [{ pageSize: '2MB', limit: 2097152 }],
+    unified: { 'memory.high': '6291456' },
+    devices: [{ allow: false, access: 'rwm' }],
+  };
+  m.create({ resources, devices: containerDeviceRules({ ociVersion: '1.3.0', linux: { resources } }) });
+  assert.equal(readFileSync(join(mount, 'cgroup.subtree_control'), 'utf8').trim(), 'cpuset cpu io memory hugetlb pids');
+  assert.equal(readFileSync(join(mount, 'kubepods', 'pod1', 'cgroup.subtree_control'), 'utf8').trim(), 'cpuset cpu io memory hugetlb pids');
+  assert.equal(read('cgroup.subtree_control'), '', 'the leaf enables nothing (it holds processes)');
+  assert.equal(read('memory.max'), '7340032');
+  assert.equal(read('memory.swap.max'), '0', 'swap = memory+swap - memory');
+  assert.equal(read('memory.low'), '1048576');
+  assert.equal(read('cpu.weight'), '39');
+  assert.equal(read('cpu.max'), '20000 50000');
+  assert.equal(read('cpu.max.burst'), '500');
+  assert.equal(read('cpuset.cpus'), '0');
+  assert.equal(read('pids.max'), '64');
+  assert.equal(read('io.weight'), String(blkioToIoWeight(500)));
+  assert.equal(read('io.max'), '254:0 rbps=1000');
+  assert.equal(read('hugetlb.2MB.max'), '2097152');
+  assert.equal(read('hugetlb.2MB.rsvd.max'), '2097152');
+  assert.equal(read('memory.high'), '6291456');
+  assert.deepEqual(sys.callsTo('bpf').map((c) => c[0]), [BPF_PROG_QUERY, BPF_PROG_LOAD, BPF_PROG_ATTACH]);
+  assert.equal(sys.callsTo('open')[0]![0], dir);
+  assert.ok(fs.exists(dir));
+});
+
+test('update: quota alone keeps the period; swap alone converts with the current memory limit; checkBeforeUpdate', () => {
+  const { m, read } = setup();
+  m.create({ resources: { cpu: { quota: 20000, period: 50000 }, memory: { limit: 8388608, checkBeforeUpdate: true } } });
+  m.update({ resources: { cpu: { quota: 30000 } } }, { cpu: { quota: 30000, period: 50000 }, memory: { limit: 8388608, checkBeforeUpdate: true } });
+  assert.equal(read('cpu.max'), '30000 50000');
+  m.update({ resources: { memory: { swap: 16777216 } } }, { memory: { limit: 8388608, swap: 16777216, checkBeforeUpdate: true } });
+  assert.equal(read('memory.swap.max'), '8388608');
+  writeFileSync(join(m.record().paths['']!, 'memory.current'), '5000000\n');
+  assert.throws(
+    () => m.update({ resources: { memory: { limit: 4194304 } } }, { memory: { limit: 4194304, checkBeforeUpdate: true } }),
+    /the new limit 4194304 is below the current usage 5000000 \(checkBeforeUpdate\)/,
+  );
+  assert.equal(read('memory.max'), '8388608', 'unchanged');
+});
+
+test('what cgroup v2 cannot do is an error or a warning naming the setting; nothing is left behind', () => {
+  const s = setup(['pids']);
+  assert.throws(() => s.m.create({ resources: { memory: { limit: 1048576 } } }), /linux\.resources\.memory\.limit: cannot write memory\.max: the memory controller is not enabled .* \(available: pids\)/);
+  assert.deepEqual(s.fs.allDirs(), ['cgroup'], 'the directories made are removed');
+  const r = setup();
+  assert.throws(() => r.m.create({ resources: { cpu: { realtimeRuntime: 1000 } } }), /no realtime CPU bandwidth control/);
+  assert.throws(() => setup().m.create({ resources: { network: { classID: 1 } } }), /net_cls\/net_prio do not exist on cgroup v2/);
+  assert.throws(() => setup().m.create({ resources: { unified: { 'rdma.max': 'x' } } }), /"rdma.max" can't be set: controller "rdma" not available/);
+  assert.throws(() => setup().m.create({ resources: { unified: { '../x': '1' } } }), /must be a file name/);
+  const w = setup();
+  w.m.create({ resources: { memory: { swappiness: 10, disableOOMKiller: true, kernel: 1 } } });
+  assert.equal(w.warnings.length, 3);
+});
+
+test('freeze/thaw (cgroup.freeze + cgroup.events), kill-all through cgroup.kill, pids, destroy', () => {
+  const { fs, m, dir, killed } = setup();
+  m.create({ resources: {} });
+  m.join(4321);
+  assert.deepEqual(m.pids(), [4321]);
+  m.freeze();
+  assert.equal(m.isFrozen(), true);
+  assert.equal(cgroupFrozen(m.record(), fs), true);
+  m.thaw();
+  assert.equal(m.isFrozen(), false);
+  m.killAll(9);
+  assert.deepEqual(fs.writesIn(dir).slice(-1), [['cgroup.kill', '1']]);
+  assert.deepEqual(killed, [], 'SIGKILL goes through cgroup.kill');
+  m.killAll(15);
+  assert.deepEqual(killed, [4321]);
+  writeFileSync(join(dir, 'cgroup.procs'), '');
+  m.destroy();
+  assert.equal(fs.exists(dir), false);
+  assert.equal(m.record().driver, 'v2');
+});
