@@ -17,6 +17,7 @@ import { planNamespaces } from '../runtime/namespaces';
 import { SPEC_VERSION } from '../version';
 import { enterRootfs, finishRootfs, prepareRootfs } from './rootfs';
 import { applySystemSettings } from './system';
+import { joinContainerKeyring } from './keyring';
 import { execUserProcess, planProcess, resolveExecutable } from './process';
 import { prepareSeccomp, type PreparedSeccomp } from '../seccomp';
 
@@ -62,6 +63,7 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     seccomp = prepareSeccomp(spec.linux?.seccomp, { socket: config.seccompAgentFd, processState: () => ({ pid: config.hostPid, state: hookState(config, 'running') }) });
     const plan = planNamespaces(spec);
     if (plan.mountPath) joinMountNamespace(plan.mountPath);
+    if (!config.noNewKeyring) joinContainerKeyring(sys, config.id);
 
     prepareRootfs(sys, config);
     channel.send({ type: 'hooks', phase: 'createRuntime' });

@@ -367,6 +367,12 @@ export const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 /** Signal numbers by name, from Node (which takes them from the platform headers). */
 export const SIGNALS: Readonly<Record<string, number>> = osConstants.signals as Record<string, number>;
 /** glibc's SIGRTMIN (the kernel's is 32; glibc reserves two for NPTL). runc uses 34 too. */
+// keyctl(2) operations (<linux/keyctl.h>) and key permission bits
+export const KEYCTL_JOIN_SESSION_KEYRING = 1;
+export const KEYCTL_SETPERM = 5;
+/** A container's session keyring: possessor all; user view, read, search, link (as runc). */
+export const KEY_SESSION_PERM = 0x3f1b0000;
+
 export const SIGRTMIN = 34;
 export const SIGRTMAX = 64;
 export const SIGKILL = 9;

@@ -567,4 +567,12 @@ export class FakeSyscalls implements Syscalls {
     return this.nextAddress;
   }
 
+  // --- keyrings
+
+  joinSessionKeyring(name: string): number {
+    return this.run('joinSessionKeyring', [name], 'keyctl(JOIN_SESSION_KEYRING)', name, () => 1000);
+  }
+  setKeyPermissions(key: number, perm: number): void {
+    this.run('setKeyPermissions', [key, perm], 'keyctl(SETPERM)', `key ${key}`, () => undefined);
+  }
 }

@@ -45,6 +45,8 @@ import {
   TIOCSPTLCK,
   TIOCSWINSZ,
   WNOHANG,
+  KEYCTL_JOIN_SESSION_KEYRING,
+  KEYCTL_SETPERM,
   signalName,
 } from './constants';
 import { MOUNT_ATTR_SIZE_VER0, STATX_BASIC_STATS, STATX_MNT_ID } from './constants';
@@ -260,6 +262,12 @@ export interface Syscalls {
   bpf(cmd: number, attr: Buffer, what: string): number;
   /** The address of a Buffer's memory, for the pointer fields of a bpf attr (keep the Buffer alive). */
   bufferAddress(buf: Buffer): bigint;
+
+  // --- keyrings
+  /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring of that name; returns its serial. */
+  joinSessionKeyring(name: string): number;
+  /** keyctl(KEYCTL_SETPERM, key, perm). */
+  setKeyPermissions(key: number, perm: number): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -923,6 +931,16 @@ export class LinuxSyscalls implements Syscalls {
   }
   bufferAddress(buf: Buffer): bigint {
     return BigInt(this.L.koffi.address(buf) as bigint | number);
+  }
+
+  // --- keyrings
+
+  joinSessionKeyring(name: string): number {
+    return this.check(Number(this.L.syscall(SYS.keyctl, 'int', KEYCTL_JOIN_SESSION_KEYRING, 'str', name)), 'keyctl(JOIN_SESSION_KEYRING)', name);
+  }
+  setKeyPermissions(key: number, perm: number): void {
+    const r = Number(this.L.syscall(SYS.keyctl, 'int', KEYCTL_SETPERM, 'int32_t', key, 'uint32_t', perm >>> 0));
+    if (r < 0) throw errnoError('keyctl(SETPERM)', `key ${key}`);
   }
 }
 

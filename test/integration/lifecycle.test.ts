@@ -337,3 +337,16 @@ test('exec of a missing binary fails with runc\'s wording and starts nothing', (
   assert.match(r.stderr, /exec: \\"\/no\/such\/binary\\": stat \/no\/such\/binary: no such file or directory/);
   assert.equal(rt(['delete', '--force', id]).code, 0);
 });
+
+test('each container joins a session keyring of its own, unless --no-new-keyring', () => {
+  const config = baseConfig(['sh', '-c', 'grep -o "keyring *_ses\\.[^:]*" /proc/keys || echo none']);
+  config.linux.maskedPaths = []; // /proc/keys is masked by default
+  const id = uniqueId('keyring');
+  const own = rt(['run', '--bundle', makeBundle(config), id]);
+  assert.equal(own.code, 0, own.stderr);
+  assert.match(own.stdout, new RegExp(`^keyring +_ses\\.${id}$`, 'm'));
+  const id2 = uniqueId('nokeyring');
+  const shared = rt(['run', '--no-new-keyring', '--bundle', makeBundle(config), id2]);
+  assert.equal(shared.code, 0, shared.stderr);
+  assert.ok(!shared.stdout.includes(`_ses.${id2}`), shared.stdout);
+});
