@@ -6,7 +6,7 @@
 //
 // The drivers only use this interface, so unit tests run them against a directory tree in a
 // temporary directory that imitates a cgroupfs (test/unit/cgroups-*.test.ts).
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, writeSync, constants } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CgroupFs {
@@ -71,14 +71,7 @@ export const nodeCgroupFs: CgroupFs = {
       closeSync(fd);
     }
   },
-  exists(path) {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  exists: existsSync,
   mkdir(path) {
     try {
       mkdirSync(path, { mode: 0o755 });

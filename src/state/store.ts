@@ -1,7 +1,7 @@
 // The state store: one directory per container under --root. state.json is replaced atomically
 // (temp file + rename) so a reader never sees half a record; mutating commands take a per-container
 // flock so concurrent commands on one id serialize.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Syscalls } from '../linux/syscalls';
 import type { Hooks, LinuxSeccomp, Process } from '../spec';
@@ -122,7 +122,7 @@ export class StateStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    return names.filter((n) => this.exists(n) && statSafe(join(this.root, n, STATE_FILE))).sort();
+    return names.filter((n) => this.exists(n) && existsSync(join(this.root, n, STATE_FILE))).sort();
   }
 
   /** Runs fn while holding the container's exclusive lock (flock on its directory). */
@@ -145,14 +145,5 @@ export class StateStore {
         sys.close(fd);
       }
     }
-  }
-}
-
-function statSafe(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }

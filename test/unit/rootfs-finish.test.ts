@@ -9,25 +9,13 @@ import { makedev, type FileStat } from '../../src/linux/syscalls';
 import type { Spec } from '../../src/spec';
 import type { InitConfig } from '../../src/runtime/protocol';
 import { enterRootfs, finishRootfs, prepareRootfs } from '../../src/init/rootfs';
-import type { HostEnv } from '../../src/init/rootfs/env';
 import { maskPaths, readonlyPaths } from '../../src/init/rootfs/finish';
-import { FakeTree, mounts } from './rootfs-tree';
+import { FakeTree, fakeHostEnv, mounts } from './rootfs-tree';
 
 const ROOTFS = '/b/rootfs';
 const P = (s: string): string => ROOTFS + s;
 
-function env(over: Partial<HostEnv> = {}): HostEnv {
-  return {
-    sourceKind: () => 'dir',
-    mountInfo: () => '',
-    selfCgroup: () => '',
-    isProcfsRoot: () => false,
-    cgroup2Unified: () => false,
-    inUserNamespace: () => false,
-    exists: () => false,
-    ...over,
-  };
-}
+const env = fakeHostEnv;
 
 function config(spec: Spec, over: Partial<Omit<InitConfig, 'kind'>> = {}): InitConfig {
   return { kind: 'init', id: 'c1', bundle: '/b', rootfs: ROOTFS, spec, hostPid: 1, fifoFd: 3, preserveFds: 0, noPivot: false, noNewKeyring: false, ...over };

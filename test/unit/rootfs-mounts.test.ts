@@ -10,25 +10,20 @@ import type { Mount, Spec } from '../../src/spec';
 import type { InitConfig } from '../../src/runtime/protocol';
 import { enterRootfs, prepareRootfs } from '../../src/init/rootfs';
 import type { HostEnv } from '../../src/init/rootfs/env';
-import { FakeTree, mounts, type TreeNode } from './rootfs-tree';
+import { FakeTree, fakeHostEnv, mounts, type TreeNode } from './rootfs-tree';
 
 const ROOTFS = '/b/rootfs';
 const P = (s: string): string => ROOTFS + s; // host path of a container path
 
+/** Sources named *.txt are files, *missing* do not exist, the rest are directories. */
 function env(over: Partial<HostEnv> = {}): HostEnv {
-  return {
+  return fakeHostEnv({
     sourceKind: (p) => {
       if (p.includes('missing')) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${p}'`), { code: 'ENOENT' });
       return p.endsWith('.txt') ? 'file' : 'dir';
     },
-    mountInfo: () => '',
-    selfCgroup: () => '',
-    isProcfsRoot: () => false,
-    cgroup2Unified: () => false,
-    inUserNamespace: () => false,
-    exists: () => false,
     ...over,
-  };
+  });
 }
 
 function spec(mounts: Mount[], over: Partial<Spec> = {}): Spec {

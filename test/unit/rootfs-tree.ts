@@ -3,6 +3,7 @@
 // readlinkat (symlinks, and /proc/self/fd/N → the fd's path), mknodat, symlinkat, unlinkat.
 // mount() is only recorded (FakeSyscalls' default). Paths are host paths, e.g.
 // "/b/rootfs/dev".
+import type { HostEnv } from '../../src/init/rootfs/env';
 import { posix } from 'node:path';
 import { FakeSyscalls } from '../../src/linux/fake';
 import { SyscallError } from '../../src/linux/errors';
@@ -212,4 +213,18 @@ export function targetPath(tree: FakeTree, target: string): string {
 /** The recorded mount calls with /proc/self/fd/N targets replaced by the fd's tree path. */
 export function mounts(tree: FakeTree): Array<[string | null, string, string | null, number, string | null]> {
   return tree.sys.callsTo('mount').map((a) => [a[0] as string | null, targetPath(tree, a[1] as string), a[2] as string | null, a[3] as number, a[4] as string | null]);
+}
+
+/** A host with nothing on it: every HostEnv answer neutral unless overridden. */
+export function fakeHostEnv(over: Partial<HostEnv> = {}): HostEnv {
+  return {
+    sourceKind: () => 'dir',
+    mountInfo: () => '',
+    selfCgroup: () => '',
+    isProcfsRoot: () => false,
+    cgroup2Unified: () => false,
+    inUserNamespace: () => false,
+    exists: () => false,
+    ...over,
+  };
 }

@@ -1,7 +1,7 @@
 // What the rootfs setup reads from the host with Node's fs rather than through the Syscalls
 // layer. Kept behind an interface so that unit tests running on FakeSyscalls can describe
 // a host instead of reading the real one.
-import { readFileSync, statSync, statfsSync } from 'node:fs';
+import { readFileSync, statSync, statfsSync, existsSync } from 'node:fs';
 
 export interface HostEnv {
   /** 'dir' or 'file' (anything not a directory) for a host path, following symlinks; throws ENOENT. */
@@ -56,12 +56,5 @@ export const hostEnv: HostEnv = {
       return false;
     }
   },
-  exists(path) {
-    try {
-      statSync(path);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  exists: existsSync,
 };
