@@ -60,7 +60,7 @@ function createArgs<T>(y: Argv<T>) {
   return idArg(y)
     .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the root of the bundle directory' })
     .option('pid-file', { type: 'string', describe: 'file to write the process id to' })
-    .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master (not supported yet)' })
+    .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console pseudoterminal' })
     .option('preserve-fds', { type: 'string', default: '0', describe: 'pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)' })
     .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs' })
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' });
@@ -113,8 +113,8 @@ export function buildCli(argv: string[]): Argv {
           .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
           .option('pid-file', { type: 'string', describe: 'specify the file to write the process id to' })
           .option('preserve-fds', { type: 'string', default: '0', describe: 'pass N additional file descriptors to the process' })
-          .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY (not supported yet)' })
-          .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive the pty master (not supported yet)' }),
+          .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' })
+          .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console pseudoterminal' }),
       run(() => import('../commands/exec')),
     )
     .command(

@@ -4,9 +4,6 @@ import { CommandError } from '../cli/context';
 import type { CreateOptions } from '../runtime/create';
 
 export function createOptions(args: CommandArgs): CreateOptions {
-  if (typeof args.consoleSocket === 'string') {
-    throw new CommandError('--console-socket: terminals are not supported yet');
-  }
   const preserve = String(args.preserveFds ?? '0');
   if (!/^\d+$/.test(preserve)) throw new CommandError(`invalid --preserve-fds value: ${preserve}`);
   return {
@@ -16,5 +13,6 @@ export function createOptions(args: CommandArgs): CreateOptions {
     preserveFds: Number(preserve),
     noPivot: args.noPivot === true,
     noNewKeyring: args.noNewKeyring === true,
+    consoleSocket: typeof args.consoleSocket === 'string' && args.consoleSocket !== '' ? args.consoleSocket : undefined,
   };
 }

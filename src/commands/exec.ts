@@ -6,7 +6,6 @@ import { execInContainer } from '../runtime/exec';
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
 
 export default async function exec(ctx: CommandContext, args: CommandArgs): Promise<number> {
-  if (args.tty === true || typeof args.consoleSocket === 'string') throw new CommandError('--tty/--console-socket: terminals are not supported yet');
   const preserve = String(args.preserveFds ?? '0');
   if (!/^\d+$/.test(preserve)) throw new CommandError(`invalid --preserve-fds value: ${preserve}`);
   const gids = strings(args.additionalGids).flatMap((g) => g.split(','));
@@ -24,5 +23,7 @@ export default async function exec(ctx: CommandContext, args: CommandArgs): Prom
     detach: args.detach === true,
     pidFile: typeof args.pidFile === 'string' && args.pidFile !== '' ? args.pidFile : undefined,
     preserveFds: Number(preserve),
+    tty: args.tty === true,
+    consoleSocket: typeof args.consoleSocket === 'string' && args.consoleSocket !== '' ? args.consoleSocket : undefined,
   });
 }

@@ -20,6 +20,9 @@ import { applySystemSettings } from './system';
 import { joinContainerKeyring } from './keyring';
 import { execUserProcess, planProcess, resolveExecutable } from './process';
 import { prepareSeccomp, type PreparedSeccomp } from '../seccomp';
+import { setupConsole } from './terminal';
+import { applyMemoryPolicy, checkMemoryPolicy, planMemoryPolicy, type PlannedMemoryPolicy } from './memory-policy';
+import { applyFinalAffinity, applyInitialAffinity } from './cpu-affinity';
 
 function main(): never {
   const sys = linux();
@@ -57,8 +60,12 @@ function reportingToStderr(step: () => never): never {
 function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig): never {
   const { spec } = config;
   let seccomp: PreparedSeccomp | undefined;
+  let memoryPolicy: PlannedMemoryPolicy | undefined;
   const executable = reportingErrors(channel, () => {
     if (!spec.process) throw new Error('process: a container needs a process to run');
+    applyInitialAffinity(spec.process);
+    memoryPolicy = planMemoryPolicy(spec.linux?.memoryPolicy);
+    checkMemoryPolicy(memoryPolicy);
     // Compiled (libseccomp is loaded, the agent's socket connected) while the host is in view.
     seccomp = prepareSeccomp(spec.linux?.seccomp, { socket: config.seccompAgentFd, processState: () => ({ pid: config.hostPid, state: hookState(config, 'running') }) });
     const plan = planNamespaces(spec);
@@ -72,6 +79,9 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     runHooksSync('createContainer', spec.hooks?.createContainer, hookState(config, 'creating'));
 
     enterRootfs(sys, config);
+    // The pty comes from the container's devpts, and /dev/console is bound before /dev may
+    // become read-only (runc: setupConsole between prepareRootfs and finalizeRootfs).
+    if (spec.process.terminal === true) setupConsole(sys, consoleSocket(config.consoleSocketFd), spec.process, { mountConsole: true });
     applySystemSettings(sys, spec); // sysctl before /proc/sys becomes read-only
     finishRootfs(sys, config);
     planProcess(spec.process, { personality: spec.linux?.personality });
@@ -82,11 +92,15 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     if (config.joinCgroup) joinCgroup(channel);
     if (plan.newCgroup) sys.unshare(CLONE_NEWCGROUP);
     channel.send({ type: 'created' });
+    // Until the runtime has recorded the container: if it dies first (EOF), so do we.
+    if (channel.receive<ParentMessage>().type === 'abort') process.exit(1);
     return exe;
   });
   return reportingToStderr(() => {
     waitForStart(config.fifoFd);
     runHooksSync('startContainer', spec.hooks?.startContainer, hookState(config, 'running'));
+    applyFinalAffinity(spec.process);
+    applyMemoryPolicy(memoryPolicy);
     return execUserProcess(sys, spec.process as Process, executable, { preserveFds: config.preserveFds, personality: spec.linux?.personality, seccomp });
   });
 }
@@ -97,15 +111,26 @@ function execStage(sys: Syscalls, channel: InitChannel, config: ExecConfig): nev
   const executable = reportingErrors(channel, () => {
     // The container's linux.seccomp applies to exec'd processes too (as with runc).
     const state = config.processState;
+    applyInitialAffinity(config.process);
     seccomp = prepareSeccomp(config.seccomp, state && { socket: config.seccompAgentFd, processState: () => state });
     joinMountNamespace(config.mountNamespace);
     planProcess(config.process);
     const exe = resolveExecutable(config.process);
     if (config.joinCgroup) joinCgroup(channel);
+    if (config.process.terminal === true) setupConsole(sys, consoleSocket(config.consoleSocketFd), config.process, { mountConsole: false });
     channel.send({ type: 'ready' });
     return exe;
   });
-  return reportingToStderr(() => execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds, seccomp }));
+  return reportingToStderr(() => {
+    applyFinalAffinity(config.process);
+    return execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds, seccomp });
+  });
+}
+
+/** The console socket the runtime passed for process.terminal (it checks that there is one). */
+function consoleSocket(fd: number | undefined): number {
+  if (fd === undefined) throw new Error('process.terminal is set but the runtime passed no console socket');
+  return fd;
 }
 
 /** The runtime moves us into the container's cgroup (it writes our pid into cgroup.procs). */

@@ -63,7 +63,7 @@ export function prepareRootfs(sys: Syscalls, config: InitConfig, env: HostEnv = 
   const root = RootDir.open(sys, rootfs);
   try {
     const ctx: MountContext = { sys, root, bundle: config.bundle, env, cgroupDirs: config.cgroupDirs };
-    for (const m of spec.mounts ?? []) mountEntry(ctx, m);
+    for (const [i, m] of (spec.mounts ?? []).entries()) mountEntry(ctx, m, config.runtimeMountFds?.[i]);
     if (needsDevSetup(spec)) setupDev(ctx, spec);
   } finally {
     root.closeQuietly(root.fd);

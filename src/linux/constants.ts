@@ -139,6 +139,19 @@ export const MOUNT_ATTR_NODIRATIME = 0x80;
 export const MOUNT_ATTR_IDMAP = 0x100000;
 export const MOUNT_ATTR_NOSYMFOLLOW = 0x200000;
 
+// fsopen(2)/fsconfig(2)/fsmount(2), memfd_create(2) and file seals (src/runtime/seal.ts)
+export const FSOPEN_CLOEXEC = 0x1;
+export const FSCONFIG_SET_STRING = 1;
+export const FSCONFIG_CMD_CREATE = 6;
+export const FSMOUNT_CLOEXEC = 0x1;
+export const MFD_CLOEXEC = 0x1;
+export const MFD_ALLOW_SEALING = 0x2;
+export const F_ADD_SEALS = 1033;
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+
 // ---------------------------------------------------------------------------------------------
 // open(2) flags and *at() flags
 
@@ -429,6 +442,10 @@ export const TIOCNOTTY = 0x5422;
 export const TIOCGPTN = 0x80045430;
 export const TIOCSPTLCK = 0x40045431;
 export const TIOCGPTPEER = 0x5441;
+export const TCGETS = 0x5401;
+export const TCSETS = 0x5402;
+/** termios c_oflag: map NL to CR-NL on output. */
+export const ONLCR = 0o4;
 
 // ---------------------------------------------------------------------------------------------
 // I/O priority and scheduling

@@ -23,6 +23,7 @@ import {
   SchedAttr,
   Syscalls,
   WaitStatus,
+  Termios,
   Winsize,
 } from './syscalls';
 
@@ -503,6 +504,12 @@ export class FakeSyscalls implements Syscalls {
   openPtsPeer(fd: number, flags: number): number {
     return this.run('openPtsPeer', [fd, flags], 'ioctl', `fd ${fd}`, () => this.newFd());
   }
+  getTermios(fd: number): Termios {
+    return this.run('getTermios', [fd], 'ioctl', `fd ${fd}`, () => ({ iflag: 0, oflag: 0, cflag: 0, lflag: 0, line: 0, cc: new Array<number>(19).fill(0) }));
+  }
+  setTermios(fd: number, t: Termios): void {
+    this.run('setTermios', [fd, t], 'ioctl', `fd ${fd}`, () => undefined);
+  }
 
   // --- unix sockets
 
@@ -514,6 +521,12 @@ export class FakeSyscalls implements Syscalls {
   }
   sendFds(sock: number, data: Buffer, fds: readonly number[]): void {
     this.run('sendFds', [sock, data, fds], 'sendmsg', `fd ${sock}`, () => undefined);
+  }
+  unixListen(path: string, options?: { backlog?: number; nonBlocking?: boolean }): number {
+    return this.run('unixListen', [path, options], 'bind', path, () => this.newFd());
+  }
+  accept(fd: number): number {
+    return this.run('accept', [fd], 'accept4', `fd ${fd}`, () => this.newFd());
   }
   recvFds(sock: number, maxData?: number, maxFds?: number): ReceivedFds {
     return this.run('recvFds', [sock, maxData, maxFds], 'recvmsg', `fd ${sock}`, () => ({
@@ -565,6 +578,23 @@ export class FakeSyscalls implements Syscalls {
   bufferAddress(_buf: Buffer): bigint {
     this.nextAddress += 0x1000n;
     return this.nextAddress;
+  }
+
+  // --- sealed executables: a new fd each (scripts decide otherwise).
+  fsopen(fsname: string, flags: number): number {
+    return this.run('fsopen', [fsname, flags], 'fsopen', fsname, () => this.newFd());
+  }
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null): void {
+    this.run('fsconfig', [fd, cmd, key, value], 'fsconfig', key ?? `cmd ${cmd}`, () => undefined);
+  }
+  fsmount(fd: number, flags: number, attrs: number): number {
+    return this.run('fsmount', [fd, flags, attrs], 'fsmount', `fd ${fd}`, () => this.newFd());
+  }
+  memfdCreate(name: string, flags: number): number {
+    return this.run('memfdCreate', [name, flags], 'memfd_create', name, () => this.newFd());
+  }
+  addSeals(fd: number, seals: number): void {
+    this.run('addSeals', [fd, seals], 'fcntl(F_ADD_SEALS)', `fd ${fd}`, () => undefined);
   }
 
   // --- keyrings

@@ -77,6 +77,9 @@ export interface RawLibc {
   socket: Fn;
   socketpair: Fn;
   connect: Fn;
+  bind: Fn;
+  listen: Fn;
+  accept4: Fn;
   sendmsg: Fn;
   recvmsg: Fn;
 
@@ -190,6 +193,9 @@ export function libc(): RawLibc {
     socket: f('int socket(int domain, int type, int protocol)'),
     socketpair: f('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
     connect: f('int connect(int fd, void *addr, uint32_t len)'),
+    bind: f('int bind(int fd, void *addr, uint32_t len)'),
+    listen: f('int listen(int fd, int backlog)'),
+    accept4: f('int accept4(int fd, void *addr, void *addrlen, int flags)'),
     sendmsg: f('long sendmsg(int fd, const tsrun_msghdr *msg, int flags)'),
     recvmsg: f('long recvmsg(int fd, const tsrun_msghdr *msg, int flags)'),
 

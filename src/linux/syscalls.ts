@@ -44,9 +44,12 @@ import {
   TIOCSCTTY,
   TIOCSPTLCK,
   TIOCSWINSZ,
+  TCGETS,
+  TCSETS,
   WNOHANG,
   KEYCTL_JOIN_SESSION_KEYRING,
   KEYCTL_SETPERM,
+  F_ADD_SEALS,
   signalName,
 } from './constants';
 import { MOUNT_ATTR_SIZE_VER0, STATX_BASIC_STATS, STATX_MNT_ID } from './constants';
@@ -81,6 +84,16 @@ export interface CapabilitySets {
   effective: bigint;
   permitted: bigint;
   inheritable: bigint;
+}
+
+/** The kernel's struct termios (TCGETS/TCSETS): flags, line discipline, 19 control chars. */
+export interface Termios {
+  iflag: number;
+  oflag: number;
+  cflag: number;
+  lflag: number;
+  line: number;
+  cc: number[];
 }
 
 export interface Winsize {
@@ -225,6 +238,10 @@ export interface Syscalls {
   ptsNumber(fd: number): number;
   /** ioctl(master, TIOCGPTPEER, flags): opens the pts through the master (mount-ns safe). */
   openPtsPeer(fd: number, flags: number): number;
+  /** ioctl(fd, TCGETS). */
+  getTermios(fd: number): Termios;
+  /** ioctl(fd, TCSETS) (applied at once, like tcsetattr TCSANOW). */
+  setTermios(fd: number, t: Termios): void;
 
   // --- unix sockets with fd passing (console socket)
   /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC). */
@@ -235,6 +252,10 @@ export interface Syscalls {
   sendFds(sock: number, data: Buffer, fds: readonly number[]): void;
   /** recvmsg with SCM_RIGHTS (received fds are close-on-exec). Empty data means EOF. */
   recvFds(sock: number, maxData?: number, maxFds?: number): ReceivedFds;
+  /** A listening AF_UNIX stream socket bound to `path` (close-on-exec; accept fails EAGAIN when non-blocking). */
+  unixListen(path: string, options?: { backlog?: number; nonBlocking?: boolean }): number;
+  /** accept4(SOCK_CLOEXEC) on a listening socket: the connected socket. */
+  accept(fd: number): number;
 
   // --- *at() calls, openat2, statx and mount_setattr (rootfs setup resolves every path
   // relative to a directory fd so that nothing can lead it out of the container's root)
@@ -262,6 +283,18 @@ export interface Syscalls {
   bpf(cmd: number, attr: Buffer, what: string): number;
   /** The address of a Buffer's memory, for the pointer fields of a bpf attr (keep the Buffer alive). */
   bufferAddress(buf: Buffer): bigint;
+
+  // --- sealed executables (src/runtime/seal.ts: what the container may see of Node and the stage)
+  /** fsopen(2): a filesystem context (FSOPEN_CLOEXEC); kernel 5.2+. */
+  fsopen(fsname: string, flags: number): number;
+  /** fsconfig(2) FSCONFIG_SET_STRING(key, value) or FSCONFIG_CMD_CREATE (key and value null). */
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null): void;
+  /** fsmount(2): a detached mount of the context (attached nowhere); returns its fd. */
+  fsmount(fd: number, flags: number, attrs: number): number;
+  /** memfd_create(2). */
+  memfdCreate(name: string, flags: number): number;
+  /** fcntl(fd, F_ADD_SEALS, seals). */
+  addSeals(fd: number, seals: number): void;
 
   // --- keyrings
   /** keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): a new session keyring of that name; returns its serial. */
@@ -756,6 +789,23 @@ export class LinuxSyscalls implements Syscalls {
   openPtsPeer(fd: number, flags: number): number {
     return this.check(this.L.ioctl(fd, TIOCGPTPEER, 'int', flags), 'ioctl', `fd ${fd}`, `fd ${fd} TIOCGPTPEER`);
   }
+  getTermios(fd: number): Termios {
+    const b = Buffer.alloc(TERMIOS_SIZE);
+    this.check(this.L.ioctl(fd, TCGETS, 'void *', b), 'ioctl', `fd ${fd}`, `fd ${fd} TCGETS`);
+    const cc: number[] = [];
+    for (let i = 0; i < NCCS; i++) cc.push(b.readUInt8(17 + i));
+    return { iflag: b.readUInt32LE(0), oflag: b.readUInt32LE(4), cflag: b.readUInt32LE(8), lflag: b.readUInt32LE(12), line: b.readUInt8(16), cc };
+  }
+  setTermios(fd: number, t: Termios): void {
+    const b = Buffer.alloc(TERMIOS_SIZE);
+    b.writeUInt32LE(t.iflag >>> 0, 0);
+    b.writeUInt32LE(t.oflag >>> 0, 4);
+    b.writeUInt32LE(t.cflag >>> 0, 8);
+    b.writeUInt32LE(t.lflag >>> 0, 12);
+    b.writeUInt8(t.line & 0xff, 16);
+    t.cc.slice(0, NCCS).forEach((c, i) => b.writeUInt8(c & 0xff, 17 + i));
+    this.check(this.L.ioctl(fd, TCSETS, 'void *', b), 'ioctl', `fd ${fd}`, `fd ${fd} TCSETS`);
+  }
 
   // --- unix sockets
 
@@ -765,14 +815,10 @@ export class LinuxSyscalls implements Syscalls {
     return [sv[0]!, sv[1]!];
   }
   unixConnect(path: string): number {
-    const bytes = Buffer.from(cstr('connect', path));
-    if (bytes.length > 107) throw SyscallError.of('connect', 'ENAMETOOLONG', path);
+    const addr = unixAddress('connect', path);
     const fd = this.check(this.L.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket', path);
-    const addr = Buffer.alloc(110);
-    addr.writeUInt16LE(AF_UNIX, 0);
-    bytes.copy(addr, 2);
     let r: number;
-    do r = this.L.connect(fd, addr, 2 + bytes.length + 1);
+    do r = this.L.connect(fd, addr, addr.length);
     while (r < 0 && this.L.errno() === EINTR);
     if (r < 0) {
       const err = errnoError('connect', path);
@@ -811,6 +857,25 @@ export class LinuxSyscalls implements Syscalls {
       off += r;
       first = false;
     }
+  }
+  unixListen(path: string, options: { backlog?: number; nonBlocking?: boolean } = {}): number {
+    const addr = unixAddress('bind', path);
+    const type = SOCK_STREAM | SOCK_CLOEXEC | (options.nonBlocking ? SOCK_NONBLOCK : 0);
+    const fd = this.check(this.L.socket(AF_UNIX, type, 0), 'socket', path);
+    try {
+      this.check(this.L.bind(fd, addr, addr.length), 'bind', path);
+      this.check(this.L.listen(fd, options.backlog ?? 16), 'listen', path);
+    } catch (err) {
+      this.L.close(fd);
+      throw err;
+    }
+    return fd;
+  }
+  accept(fd: number): number {
+    let r: number;
+    do r = this.L.accept4(fd, null, null, SOCK_CLOEXEC);
+    while (r < 0 && this.L.errno() === EINTR);
+    return this.check(r, 'accept4', `fd ${fd}`);
   }
   recvFds(sock: number, maxData = 4096, maxFds = 16): ReceivedFds {
     const buf = Buffer.alloc(maxData);
@@ -933,6 +998,25 @@ export class LinuxSyscalls implements Syscalls {
     return BigInt(this.L.koffi.address(buf) as bigint | number);
   }
 
+  // --- sealed executables
+
+  fsopen(fsname: string, flags: number): number {
+    return this.check(Number(this.L.syscall(SYS.fsopen, 'str', cstr('fsopen', fsname), 'uint32_t', flags >>> 0)), 'fsopen', fsname);
+  }
+  fsconfig(fd: number, cmd: number, key: string | null, value: string | null): void {
+    const r = Number(this.L.syscall(SYS.fsconfig, 'int', fd, 'uint32_t', cmd >>> 0, 'str', key === null ? null : cstr('fsconfig', key), 'str', value === null ? null : cstr('fsconfig', value), 'int', 0));
+    if (r < 0) throw errnoError('fsconfig', key ?? `cmd ${cmd}`, key === null ? undefined : `${key}=${value ?? ''}`);
+  }
+  fsmount(fd: number, flags: number, attrs: number): number {
+    return this.check(Number(this.L.syscall(SYS.fsmount, 'int', fd, 'uint32_t', flags >>> 0, 'uint32_t', attrs >>> 0)), 'fsmount', `fd ${fd}`);
+  }
+  memfdCreate(name: string, flags: number): number {
+    return this.check(Number(this.L.syscall(SYS.memfd_create, 'str', cstr('memfd_create', name), 'uint32_t', flags >>> 0)), 'memfd_create', name);
+  }
+  addSeals(fd: number, seals: number): void {
+    this.check(this.L.fcntlInt(fd, F_ADD_SEALS, seals), 'fcntl(F_ADD_SEALS)', `fd ${fd}`);
+  }
+
   // --- keyrings
 
   joinSessionKeyring(name: string): number {
@@ -951,7 +1035,21 @@ function atDetail(dirfd: number, path: string): string {
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
+/** sizeof(struct termios) of the kernel (TCGETS), and its number of control characters. */
+const TERMIOS_SIZE = 36;
+const NCCS = 19;
+
+/** struct sockaddr_un for `path` (sun_path is 108 bytes, NUL included). */
+function unixAddress(call: string, path: string): Buffer {
+  const bytes = Buffer.from(cstr(call, path));
+  if (bytes.length > 107) throw SyscallError.of(call, 'ENAMETOOLONG', path);
+  const addr = Buffer.alloc(2 + bytes.length + 1);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  bytes.copy(addr, 2);
+  return addr;
+}
 const SOCK_CLOEXEC = 0o2000000;
+const SOCK_NONBLOCK = 0o4000;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 const MSG_NOSIGNAL = 0x4000;

@@ -25,8 +25,9 @@ export function formatRecord(format: LogFormat, level: LogLevel, msg: string, ti
 export class Logger {
   constructor(private readonly options: LoggerOptions) {}
 
+  /** With --debug: the message, prefixed with the ms since Node started (for timing a command). */
   debug(msg: string): void {
-    if (this.options.debug) this.write('debug', msg);
+    if (this.options.debug) this.write('debug', `+${performance.now().toFixed(1)}ms ${msg}`);
   }
 
   warn(msg: string): void {

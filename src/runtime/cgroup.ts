@@ -8,6 +8,7 @@ import type { ContainerRecord } from '../state/store';
 import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager } from '../cgroups';
 import { CgroupFileError, sleepMs } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
+import { noteCreating } from './creating';
 
 /**
  * Makes the container's cgroup and applies the config's resources. Rootless (not root, and
@@ -16,6 +17,8 @@ import { isSet } from '../cgroups/common';
  */
 export function createContainerCgroup(ctx: CommandContext, spec: Spec, id: string): CgroupManager | undefined {
   const manager = newContainerCgroup(spec, id, { warn: (m) => ctx.logger.warn(m) });
+  // Before any directory exists: a create killed from here on leaves `delete --force` the paths.
+  noteCreating(ctx.store.dir(id), { cgroup: manager.record() });
   try {
     manager.create(resourcesFromSpec(spec));
   } catch (err) {

@@ -19,11 +19,17 @@ import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
 import { assertSupported, UnsupportedError } from './unsupported';
 import { cgroupMountDirs, createContainerCgroup, removeAfterFailedCreate } from './cgroup';
+import { noteInit } from './creating';
 import type { CgroupManager } from '../cgroups';
 import type { InitConfig, ParentMessage } from './protocol';
 import { connectSeccompAgent } from '../seccomp';
+import { closeConsole, openConsole, receiveMaster, type ConsoleEndpoints } from './console';
 import type { LinuxIDMapping, Spec } from '../spec';
 import { SPEC_VERSION } from '../version';
+import { setupNotifySocket } from './notify-socket';
+import { moveNetDevices } from './net-devices';
+import { closeIdmapMounts, idmapFdsInChild, openIdmapMounts } from './idmap-mounts';
+import { applySocketActivation } from './socket-activation';
 
 export interface CreateOptions {
   id: string;
@@ -32,53 +38,92 @@ export interface CreateOptions {
   preserveFds: number;
   noPivot: boolean;
   noNewKeyring: boolean;
+  /** --console-socket: where the pty master of a process.terminal container is sent. */
+  consoleSocket?: string | undefined;
+}
+
+/** What createContainerWithConsole gives back: the record, and the pty master in the foreground. */
+export interface CreatedContainer {
+  record: ContainerRecord;
+  /** process.terminal with no console socket (foreground `run`): the master, ours to proxy. */
+  consoleMaster?: number;
 }
 
 export async function createContainer(ctx: CommandContext, options: CreateOptions): Promise<ContainerRecord> {
+  return (await createContainerWithConsole(ctx, options, true)).record;
+}
+
+/**
+ * `create`, or the create step of `run`: `detach` is false for a foreground `run`, which may
+ * then have a terminal without a console socket (the master is returned to it).
+ */
+export async function createContainerWithConsole(ctx: CommandContext, options: CreateOptions, detach: boolean): Promise<CreatedContainer> {
   const id = validateContainerId(options.id);
   const bundle = loadBundle(options.bundle);
   const { spec } = bundle;
   assertSupported(spec);
+  options = applySocketActivation(spec, options);
   if (ctx.options.systemdCgroup) throw new UnsupportedError('--systemd-cgroup: systemd cgroup driver is not supported (tsrun manages cgroupfs directly)');
   const plan = planNamespaces(spec);
   if (!Number.isInteger(options.preserveFds) || options.preserveFds < 0) throw new Error('--preserve-fds must be a non-negative integer');
+  const terminal = spec.process?.terminal === true;
+  // Before the id is claimed: a refused terminal leaves nothing to clean up.
+  let consoleFds: ConsoleEndpoints | undefined = openConsole(linux(), terminal, options.consoleSocket, detach);
 
-  const stateDir = ctx.store.claim(id);
+  let stateDir: string;
+  try {
+    stateDir = ctx.store.claim(id);
+  } catch (err) {
+    closeConsole(consoleFds, 'all');
+    throw err;
+  }
   let initPid = 0;
   let cgroup: CgroupManager | undefined;
   try {
     return await ctx.store.withLock(id, async () => {
       // Before the init exists: invalid resources fail here, with nothing to kill.
       cgroup = createContainerCgroup(ctx, spec, id);
+      const notifyMount = setupNotifySocket(stateDir, spec);
+      const idmap = await openIdmapMounts(spec, bundle.dir, notifyMount);
       const fifo = join(stateDir, EXEC_FIFO);
       makeExecFifo(fifo, spec);
       const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
       // SCMP_ACT_NOTIFY: the runtime connects to the agent; the init sends the listener fd over it.
       const agentFd = connectSeccompAgent(linux(), spec.linux?.seccomp);
       const created = rfc3339Nano();
+      const extraFds = [fifoFd, ...(agentFd === undefined ? [] : [agentFd]), ...(consoleFds ? [consoleFds.child] : [])];
       try {
         const init = await launchInit({
           stageArgs: stageNamespaceArgs(plan, spec),
           preserveFds: options.preserveFds,
-          extraFds: agentFd === undefined ? [fifoFd] : [fifoFd, agentFd],
+          extraFds: [...extraFds, ...idmap.fds],
           uidMappings: spec.linux?.uidMappings,
           gidMappings: spec.linux?.gidMappings,
           allowSetgroups: true,
         });
         initPid = init.pid;
+        noteInit(stateDir, init.pid); // for `delete --force` if this create is killed
+        closeIdmapMounts(idmap); // the init has its own copies
+        moveNetDevices(spec, init.pid);
         ctx.logger.debug(`init started as pid ${init.pid}`);
         const hookState = { ociVersion: SPEC_VERSION, id, status: 'creating', pid: init.pid, bundle: bundle.dir, annotations: spec.annotations ?? {} };
         const config: InitConfig = {
           kind: 'init', id, bundle: bundle.dir, rootfs: bundle.rootfs, spec, hostPid: init.pid,
           fifoFd: init.extraFdNumbers[0] as number, preserveFds: options.preserveFds,
-          noPivot: options.noPivot, noNewKeyring: options.noNewKeyring, seccompAgentFd: init.extraFdNumbers[1],
+          noPivot: options.noPivot, noNewKeyring: options.noNewKeyring,
+          seccompAgentFd: agentFd === undefined ? undefined : init.extraFdNumbers[1],
+          consoleSocketFd: consoleFds ? init.extraFdNumbers[extraFds.length - 1] : undefined,
           joinCgroup: cgroup !== undefined, cgroupDirs: cgroupMountDirs(cgroup),
+          runtimeMountFds: idmapFdsInChild(idmap, init.extraFdNumbers.slice(extraFds.length)),
         };
         init.channel.send(config);
+        // The init has its copy: the caller's socket must see only the init's end.
+        closeConsole(consoleFds, 'child');
 
         // The init reports each point where the runtime has work to do, then "created".
         for (;;) {
           const message = await init.channel.receive();
+          ctx.logger.debug(`init: ${message.type}`);
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
           if (message.type === 'cgroup') {
@@ -102,7 +147,9 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
             init.channel.send(reply);
           }
         }
-        init.channel.close();
+        // The channel stays open until the container is recorded (see the end of this block).
+        // Sent by the init before "created" (foreground run only; else it went to the socket).
+        const consoleMaster = consoleFds?.receive !== undefined ? receiveMaster(linux(), consoleFds) : undefined;
 
         const startTime = processStartTime(init.pid);
         if (startTime === null) throw new Error('the container init exited during create');
@@ -116,13 +163,21 @@ export async function createContainer(ctx: CommandContext, options: CreateOption
         };
         ctx.store.write(record);
         if (options.pidFile) writePidFile(options.pidFile, init.pid);
-        return record;
+        // Recorded: the init may now wait for `start`. Had we died before this line, it would have
+        // seen EOF instead and exited (an init no state.json knows of must not outlive us).
+        init.channel.send({ type: 'continue' } satisfies ParentMessage);
+        init.channel.close();
+        return consoleMaster === undefined ? { record } : { record, consoleMaster };
       } finally {
         closeSync(fifoFd);
         if (agentFd !== undefined) closeSync(agentFd);
+        closeIdmapMounts(idmap);
+        closeConsole(consoleFds, 'all');
+        consoleFds = undefined;
       }
     });
   } catch (err) {
+    closeConsole(consoleFds, 'all');
     if (initPid > 0) killQuietly(initPid);
     if (cgroup) {
       try {

@@ -15,6 +15,7 @@ import type { ExecConfig } from './protocol';
 import { containerCgroup } from './cgroup';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
+import { closeConsole, openConsole, receiveMaster, TerminalProxy, type ConsoleEndpoints } from './console';
 
 export interface ExecOptions {
   id: string;
@@ -31,6 +32,10 @@ export interface ExecOptions {
   detach: boolean;
   pidFile?: string | undefined;
   preserveFds: number;
+  /** -t/--tty: a terminal for a command-line process (a --process file says so itself). */
+  tty?: boolean;
+  /** --console-socket: where the pty master is sent (with --detach). */
+  consoleSocket?: string | undefined;
 }
 
 /** Joined by the stage, in this order after user; mount is joined by the exec stage itself. */
@@ -55,15 +60,26 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
   if (inUserNamespace) stageArgs.push('--root-ids');
 
   const sys = linux();
+  // process.terminal: the console socket (or, in the foreground, our socketpair) goes to the process.
+  const consoleFds: ConsoleEndpoints | undefined = openConsole(sys, process.terminal === true, options.consoleSocket, options.detach);
   if (!options.detach) sys.setChildSubreaper(true);
   // SCMP_ACT_NOTIFY: connected here (runtime's credentials and mounts); the process sends the listener fd over it.
-  const agentFd = connectSeccompAgent(sys, record.seccomp);
+  let agentFd: number | undefined;
   let child: Awaited<ReturnType<typeof launchInit>>;
+  const extraFds: number[] = [];
   try {
-    child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds: agentFd === undefined ? [] : [agentFd], allowSetgroups: true });
+    agentFd = connectSeccompAgent(sys, record.seccomp);
+    if (agentFd !== undefined) extraFds.push(agentFd);
+    if (consoleFds) extraFds.push(consoleFds.child);
+    child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds, allowSetgroups: true });
+  } catch (err) {
+    closeConsole(consoleFds, 'all');
+    throw err;
   } finally {
     if (agentFd !== undefined) closeSync(agentFd);
+    closeConsole(consoleFds, 'child');
   }
+  let master: number | undefined;
   try {
     const config: ExecConfig = { kind: 'exec', process, mountNamespace: `/proc/${record.pid}/ns/mnt`, preserveFds: options.preserveFds };
     if (record.seccomp) {
@@ -72,6 +88,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
       config.processState = { pid: child.pid, state };
       config.seccompAgentFd = child.extraFdNumbers[0];
     }
+    if (consoleFds) config.consoleSocketFd = child.extraFdNumbers[extraFds.length - 1];
     if (cgroup) config.joinCgroup = true;
     child.channel.send(config);
     let reply = await child.channel.receive();
@@ -84,18 +101,27 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (reply.type === 'error') throw new CommandError(reply.message);
     if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
     child.channel.close();
+    // Sent before "ready" (foreground only; with --console-socket it went to the caller).
+    if (consoleFds?.receive !== undefined) master = receiveMaster(sys, consoleFds);
     if (options.pidFile) writePidFile(options.pidFile, child.pid);
   } catch (err) {
     killQuietly(child.pid);
+    closeConsole(consoleFds, 'all');
     throw err;
   }
   if (options.detach) return 0;
-  return waitForeground(child.pid);
+  const proxy = master === undefined ? undefined : new TerminalProxy(master);
+  try {
+    return await waitForeground(child.pid, proxy !== undefined);
+  } finally {
+    await proxy?.close();
+  }
 }
 
 /** Waits for the exec'd process, forwarding our signals to it; returns its exit status. */
-async function waitForeground(pid: number): Promise<number> {
-  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+async function waitForeground(pid: number, terminal: boolean): Promise<number> {
+  // With a terminal, SIGWINCH resizes it instead (TerminalProxy).
+  const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', ...(terminal ? [] : ['SIGWINCH' as const])];
   const forward = (signal: NodeJS.Signals) => {
     try {
       process.kill(pid, signal);
@@ -129,13 +155,11 @@ export function execProcess(record: ContainerRecord, options: ExecOptions): Proc
     } catch (err) {
       throw new CommandError(`${options.processFile}: ${(err as Error).message}`);
     }
-    const p = validateProcess(value);
-    if (p.terminal) throw new CommandError('process.terminal: terminals are not supported yet');
-    return p;
+    return validateProcess(value);
   }
   if (options.args.length === 0) throw new CommandError('exec: no command given (use --process FILE or arguments)');
   const base: Process = JSON.parse(JSON.stringify(record.process ?? { cwd: '/', args: [] })) as Process;
-  const p: Process = { ...base, args: options.args, terminal: false };
+  const p: Process = { ...base, args: options.args, terminal: options.tty === true };
   p.env = [...(base.env ?? []), ...options.env];
   if (options.cwd) p.cwd = options.cwd;
   if (options.user) {

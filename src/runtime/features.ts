@@ -8,6 +8,7 @@ import { knownMountOptions } from './mount-options';
 import { STAGE_NAMES } from './namespaces';
 import { HOOK_PHASES } from './hooks';
 import { seccompFeatures } from '../seccomp';
+import { MEMORY_POLICY_FLAGS, MEMORY_POLICY_MODES } from '../init/memory-policy';
 import { COMMIT, SPEC_VERSION, VERSION } from '../version';
 
 export function features(): Features {
@@ -15,7 +16,7 @@ export function features(): Features {
     ociVersionMin: '1.0.0',
     ociVersionMax: SPEC_VERSION,
     hooks: [...HOOK_PHASES],
-    mountOptions: knownMountOptions(),
+    mountOptions: [...knownMountOptions(), 'idmap', 'ridmap'].sort(),
     linux: {
       namespaces: Object.keys(STAGE_NAMES).sort(),
       capabilities: [...CAPABILITIES],
@@ -24,8 +25,9 @@ export function features(): Features {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
-      netDevices: { enabled: false },
+      mountExtensions: { idmap: { enabled: true } },
+      netDevices: { enabled: true },
+      memoryPolicy: { modes: Object.keys(MEMORY_POLICY_MODES), flags: Object.keys(MEMORY_POLICY_FLAGS) },
     },
     annotations: {
       'org.opencontainers.runtime.name': 'tsrun',

@@ -1,12 +1,20 @@
 // OCI hooks: each runs with the container state as JSON on stdin, its own args (args[0] is
 // argv[0]) and env, and an optional timeout in seconds after which it is killed.
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Hook } from '../spec';
 
 export const HOOK_PHASES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 export type HookPhase = (typeof HOOK_PHASES)[number];
 
 export class HookError extends Error {}
+
+/**
+ * node:child_process, loaded only when there is a hook to run: loading it costs several ms of
+ * Node start-up, paid by every container init otherwise.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return require('node:child_process') as typeof import('node:child_process');
+}
 
 interface HookOutcome {
   code: number | null;
@@ -70,7 +78,7 @@ function runOne(hook: Hook, input: string): Promise<HookOutcome> {
     let spawnError: Error | undefined;
     let child: ChildProcessWithoutNullStreams;
     try {
-      child = spawn(hook.path, a.rest, { argv0: a.argv0, env: a.env, stdio: ['pipe', 'pipe', 'pipe'] });
+      child = childProcess().spawn(hook.path, a.rest, { argv0: a.argv0, env: a.env, stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (e) {
       // Invalid arguments (a NUL byte in the path...) throw instead of emitting 'error'.
       resolve({ code: null, signal: null, timedOut: false, spawnError: e as Error, stdout: '', stderr: '' });
@@ -111,7 +119,7 @@ export function runHooksSync(phase: HookPhase, hooks: readonly Hook[] | undefine
   const input = JSON.stringify(state);
   for (const [index, hook] of (hooks ?? []).entries()) {
     const a = spawnArgs(hook);
-    const r = spawnSync(hook.path, a.rest, { argv0: a.argv0, env: a.env, input, timeout: a.timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' });
+    const r = childProcess().spawnSync(hook.path, a.rest, { argv0: a.argv0, env: a.env, input, timeout: a.timeoutMs, killSignal: 'SIGKILL', encoding: 'utf8' });
     const errorCode = (r.error as NodeJS.ErrnoException | undefined)?.code;
     const timedOut = errorCode === 'ETIMEDOUT';
     // EPIPE: the hook exited without reading its stdin, which it is free to do.

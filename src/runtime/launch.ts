@@ -3,10 +3,12 @@
 // (dist/init.js), which receives its InitConfig as the first message on the sync channel.
 import { spawn, type StdioOptions } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { LinuxIDMapping } from '../spec';
 import { ParentChannel } from './channel';
+import { linux } from '../linux/syscalls';
+import { execPathOf, sealedExecutable } from './seal';
 import INIT_NODE_FLAGS from '../../scripts/init-node-flags.json';
 
 /** Where the runtime's own files are: next to the bundled CLI. */
@@ -47,12 +49,22 @@ export async function launchInit(options: LaunchOptions): Promise<LaunchedInit> 
   const extraFdNumbers = options.extraFds.map((fd) => stdio.push(fd) - 1);
   const syncIndex = stdio.push('pipe') - 1;
 
+  // Neither binary is run from its host path: both run inside the container's namespaces,
+  // where /proc/PID/exe must never lead back to a writable host file (seal.ts).
+  const sys = linux();
+  const stageExe = sealedExecutable(sys, STAGE_BINARY, [dirname(process.execPath)]);
+  const nodeExe = sealedExecutable(sys, process.execPath, [RUNTIME_DIR]);
+  const execFd = nodeExe.fd === undefined ? [] : ['--exec-fd', String(stdio.push(nodeExe.fd) - 1)];
+  // A stage that gets no mount namespace of its own (exec; create joining one by path) keeps
+  // the host's root until Node joins the container's: the host it shows is read-only.
+  const cloneIndex = options.stageArgs.indexOf('--clone');
+  const ownMountNs = cloneIndex >= 0 && (options.stageArgs[cloneIndex + 1] ?? '').split(',').includes('mnt');
   const args = [
-    '--sync', String(syncIndex), ...options.stageArgs, '--',
+    '--sync', String(syncIndex), ...execFd, ...(ownMountNs ? [] : ['--readonly-host']), ...options.stageArgs, '--',
     process.execPath, ...INIT_NODE_FLAGS, INIT_SCRIPT, String(syncIndex),
   ];
   // The init needs nothing from our environment; the container's comes from its config.
-  const stage = spawn(STAGE_BINARY, args, { stdio, env: {} });
+  const stage = spawn(execPathOf(stageExe), args, { argv0: STAGE_BINARY, stdio, env: {} });
   const exited = new Promise<number | null>((resolve, reject) => {
     stage.on('error', (err) => reject(new LaunchError(`cannot start ${STAGE_BINARY}: ${err.message}`)));
     stage.on('exit', (code) => resolve(code));

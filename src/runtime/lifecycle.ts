@@ -9,7 +9,9 @@ import { containerStatus, EXEC_FIFO, stateView, type ContainerStatus } from '../
 import { runHooksCollectingErrors } from './hooks';
 import { containerPids } from './processes';
 import { containerCgroup, killAndDestroy } from './cgroup';
+import { removeHalfMade } from './creating';
 import type { CgroupManager } from '../cgroups';
+import { openNotifyRelay, type NotifyRelay } from './notify-socket';
 
 const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 function sleepMs(ms: number): void {
@@ -24,14 +26,19 @@ function current(ctx: CommandContext, id: string): { record: ContainerRecord; st
 
 /** Releases the init blocked on the exec fifo; returns once it has gone on to exec the user process. */
 export async function startContainer(ctx: CommandContext, id: string): Promise<void> {
+  let relay: NotifyRelay | undefined;
   await ctx.store.withLock(id, () => {
     const { record, status, dir } = current(ctx, id);
     if (status === 'stopped') throw new CommandError('cannot start a container that has stopped');
     if (status !== 'created') throw new CommandError(`cannot start an already ${status} container`);
+    relay = openNotifyRelay(dir);
     const fifo = join(dir, EXEC_FIFO);
     const fd = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
     try {
       waitForInitByte(fd, record);
+    } catch (err) {
+      relay?.close();
+      throw err;
     } finally {
       closeSync(fd);
     }
@@ -40,6 +47,8 @@ export async function startContainer(ctx: CommandContext, id: string): Promise<v
   const record = ctx.store.read(id);
   const errors = await runHooksCollectingErrors('poststart', record.hooks?.poststart, stateView(record, 'running'));
   for (const e of errors) ctx.logger.warn(e);
+  // NOTIFY_SOCKET: like runc, start returns once the container is READY (or its init is gone).
+  if (relay) await (relay as NotifyRelay).forward(record.pid, record.pidStartTime);
 }
 
 /** The init writes one byte once it has opened the fifo for writing (our open unblocked it). */
@@ -87,9 +96,11 @@ export async function deleteContainer(ctx: CommandContext, id: string, force: bo
     record = ctx.store.read(id);
   } catch (err) {
     if (err instanceof ContainerNotFoundError && force) {
-      // A half-made container (create killed mid-way) has a directory but no state: remove it.
-      if (ctx.store.exists(id)) ctx.store.remove(id);
-      return;
+      // A half-made container (create killed mid-way) has a directory but no state: remove it
+      // and what its creating.json says exists (init, cgroup); a create that completed
+      // meanwhile is deleted as any other container.
+      if (!ctx.store.exists(id) || (await removeHalfMade(ctx, id))) return;
+      return deleteContainer(ctx, id, force);
     }
     throw err;
   }

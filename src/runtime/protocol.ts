@@ -20,6 +20,8 @@ export interface InitConfig {
   noNewKeyring: boolean;
   /** fd (in the init) of the socket connected to linux.seccomp.listenerPath (SCMP_ACT_NOTIFY). */
   seccompAgentFd?: number | undefined;
+  /** process.terminal: fd (in the init) of the console socket the pty master is sent over. */
+  consoleSocketFd?: number | undefined;
   /**
    * The container has a cgroup: the init asks the runtime to move it there ({type:'cgroup'},
    * answered by 'continue') as late as possible, right before unsharing its cgroup namespace.
@@ -27,6 +29,11 @@ export interface InitConfig {
   joinCgroup?: boolean;
   /** Host cgroup mount point → the container's cgroup directory there (for `cgroup` mounts). */
   cgroupDirs?: Record<string, string>;
+  /**
+   * Bind mounts the runtime made (idmapped ones, and sources out of the init's reach): spec.mounts
+   * index → fd (in the init) of the detached mount tree to attach.
+   */
+  runtimeMountFds?: Record<number, number> | undefined;
 }
 
 /** Runtime → init replies during create. */
@@ -47,6 +54,8 @@ export interface ExecConfig {
   processState?: { pid: number; state: State };
   /** fd (in the exec stage) of the socket connected to linux.seccomp.listenerPath. */
   seccompAgentFd?: number | undefined;
+  /** process.terminal: fd (in the exec stage) of the console socket the pty master is sent over. */
+  consoleSocketFd?: number | undefined;
 }
 
 /** The first message on the sync channel. */

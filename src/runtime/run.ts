@@ -4,7 +4,8 @@
 import type { CommandContext } from '../cli/context';
 import { linux } from '../linux/syscalls';
 import { WNOHANG } from '../linux/constants';
-import { createContainer, type CreateOptions } from './create';
+import { createContainerWithConsole, type CreateOptions } from './create';
+import { TerminalProxy } from './console';
 import { deleteContainer, startContainer } from './lifecycle';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'];
@@ -16,13 +17,21 @@ export interface RunOptions extends CreateOptions {
 
 export async function runContainer(ctx: CommandContext, options: RunOptions): Promise<number> {
   if (options.detach) {
-    await createContainer(ctx, options);
+    await createContainerWithConsole(ctx, options, true);
     await startContainer(ctx, options.id);
     return 0;
   }
   const sys = linux();
   sys.setChildSubreaper(true);
-  const record = await createContainer(ctx, options);
+  const { record, consoleMaster } = await createContainerWithConsole(ctx, options, false);
+  // A terminal and no console socket: we hold the master and proxy it (runc's recvtty).
+  let proxy: TerminalProxy | undefined;
+  try {
+    if (consoleMaster !== undefined) proxy = new TerminalProxy(consoleMaster);
+  } catch (err) {
+    await deleteContainer(ctx, options.id, true);
+    throw err;
+  }
   const forward = (signal: NodeJS.Signals) => {
     try {
       process.kill(record.pid, signal);
@@ -30,14 +39,20 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
       // the init is gone; its exit is being collected
     }
   };
-  for (const s of FORWARDED) process.on(s, forward);
+  // With a terminal, SIGWINCH resizes the container's terminal instead (the kernel then signals
+  // its foreground process group).
+  const forwarded = proxy ? FORWARDED.filter((s) => s !== 'SIGWINCH') : FORWARDED;
+  for (const s of forwarded) process.on(s, forward);
   let code: number;
   try {
     await startContainer(ctx, options.id);
+    ctx.logger.debug('started');
     const status = await sys.waitpidAsync(record.pid);
+    ctx.logger.debug('container exited');
     code = status.exitCode ?? (status.signal !== null && status.signal !== undefined ? 128 + status.signal : 255);
   } finally {
-    for (const s of FORWARDED) process.off(s, forward);
+    for (const s of forwarded) process.off(s, forward);
+    await proxy?.close();
     reapOrphans();
     if (!options.keep) await deleteContainer(ctx, options.id, true);
   }

@@ -17,16 +17,12 @@ const nonEmpty = (v: unknown): boolean =>
   v !== undefined && v !== null && (typeof v !== 'object' || Object.keys(v as object).length > 0);
 
 const CHECKS: Check[] = [
-  { path: 'process.terminal', present: (s) => s.process?.terminal === true, why: 'terminals are not supported yet' },
-  { path: 'linux.intelRdt', present: (s) => nonEmpty(s.linux?.intelRdt), why: 'Intel RDT is not supported' },
-  { path: 'linux.netDevices', present: (s) => nonEmpty(s.linux?.netDevices), why: 'netDevices are not supported yet' },
-  { path: 'linux.memoryPolicy', present: (s) => nonEmpty(s.linux?.memoryPolicy), why: 'memoryPolicy is not supported yet' },
-  { path: 'process.execCPUAffinity', present: (s) => nonEmpty(s.process?.execCPUAffinity), why: 'execCPUAffinity is not supported yet' },
   {
-    path: 'mounts[].uidMappings/gidMappings/idmap',
-    present: (s) => (s.mounts ?? []).some((m) => nonEmpty(m.uidMappings) || nonEmpty(m.gidMappings) || (m.options ?? []).some((o) => o === 'idmap' || o === 'ridmap')),
-    why: 'idmapped mounts are not supported yet',
+    path: 'linux.intelRdt',
+    present: (s) => nonEmpty(s.linux?.intelRdt) && !resctrlMounted(),
+    why: 'Intel RDT needs the resctrl filesystem, which is not mounted at /sys/fs/resctrl on this host (kernel CONFIG_X86_CPU_RESCTRL and `mount -t resctrl resctrl /sys/fs/resctrl`)',
   },
+  { path: 'linux.intelRdt', present: (s) => nonEmpty(s.linux?.intelRdt), why: 'Intel RDT is not supported yet' },
   {
     path: 'process.apparmorProfile',
     present: (s) => nonEmpty(s.process?.apparmorProfile) && !apparmorEnabled(),
@@ -53,6 +49,14 @@ const CHECKS: Check[] = [
     why: 'SELinux labels are not supported yet',
   },
 ];
+
+function resctrlMounted(): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'resctrl');
+  } catch {
+    return false;
+  }
+}
 
 function apparmorEnabled(): boolean {
   try {

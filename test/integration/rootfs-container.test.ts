@@ -301,8 +301,8 @@ function registerTests(): void {
     const hostEtc = readdirSync('/etc').sort();
     try {
       writeFileSync(join(outside, 'marker'), 'host\n');
-      rmSync(join(b.rootfs, 'proc'), { recursive: true });
-      symlinkSync('/../../etc', join(b.rootfs, 'proc'));
+      // (proc and sysfs themselves are refused on a symlink, as runc: hostile-rootfs.test.ts)
+      symlinkSync('/../../etc', join(b.rootfs, 'p'));
       symlinkSync(outside, join(b.rootfs, 'x'));
       symlinkSync(missingOutside, join(b.rootfs, 'y'));
       symlinkSync('../../../../../../etc', join(b.rootfs, 'z'));
@@ -312,16 +312,17 @@ function registerTests(): void {
         ...spec.mounts!.filter((m) => m.destination !== '/sys/fs/cgroup'),
         { destination: '/x', type: 'bind', source: join(b.dir, 'data'), options: ['rbind'] },
         { destination: '/y/sub', type: 'tmpfs', source: 'tmpfs' },
+        { destination: '/p', type: 'tmpfs', source: 'tmpfs', options: ['mode=711'] },
       ];
       const r = runChild(b, {
         config: config(b, spec),
-        probes: { etcSelf: ['readlink', '/etc/self'], xHello: ['cat', `${outside}/hello`], y: ['ls', '-d', `${missingOutside}/sub`] },
+        probes: { etcMode: ['stat', '-c', '%a', '/etc'], xHello: ['cat', `${outside}/hello`], y: ['ls', '-d', `${missingOutside}/sub`] },
       });
       ok(r);
       const inside = parseMountInfo(r.mountinfo);
-      // inside: proc is on the rootfs's /etc, the binds on directories made inside the rootfs
-      assert.equal(mountAt(inside, '/etc')?.fstype, 'proc', r.mountinfo);
-      assert.match(r.probes.etcSelf!.stdout.trim(), /^\d+$/);
+      // inside: the tmpfs for /p is on the rootfs's /etc, the binds on directories made inside the rootfs
+      assert.equal(mountAt(inside, '/etc')?.fstype, 'tmpfs', r.mountinfo);
+      assert.equal(r.probes.etcMode!.stdout.trim(), '711');
       assert.equal(r.probes.xHello!.stdout, 'hi from the host\n');
       assert.ok(mountAt(inside, outside), `no mount at ${outside} inside:\n${r.mountinfo}`);
       assert.equal(mountAt(inside, `${missingOutside}/sub`)?.fstype, 'tmpfs');
@@ -338,7 +339,7 @@ function registerTests(): void {
       assert.ok(statSync(join(b.rootfs, 'etc', 'tsrun-hostile')).isDirectory());
       assert.ok(statSync(join(b.rootfs, outside)).isDirectory());
       assert.ok(statSync(join(b.rootfs, missingOutside, 'sub')).isDirectory());
-      assert.ok(lstatSync(join(b.rootfs, 'proc')).isSymbolicLink());
+      assert.ok(lstatSync(join(b.rootfs, 'p')).isSymbolicLink());
     } finally {
       rmSync(outside, { recursive: true, force: true });
       rmSync(missingOutside, { recursive: true, force: true });

@@ -102,10 +102,14 @@ test('prepareRootfs: / made rprivate, the rootfs bound onto itself, then each mo
   for (const args of sys.callsTo('mount').slice(2, 6)) assert.match(args[1] as string, /^\/proc\/self\/fd\/\d+$/);
   const rootFd = sys.callsTo('open').find((a) => a[0] === ROOTFS)!;
   assert.equal(rootFd[1], C.O_PATH | C.O_DIRECTORY | C.O_CLOEXEC);
-  const first = sys.callsTo('openat2')[0]!;
-  assert.equal(first[1], 'proc');
-  assert.equal(first[2], C.O_PATH | C.O_CLOEXEC);
-  assert.equal(first[3], C.RESOLVE_IN_ROOT | C.RESOLVE_NO_MAGICLINKS);
+  // proc and sysfs: the destination itself is looked at first without following it (never
+  // mounted through a symlink, as runc), then resolved in the root.
+  const [look, first] = sys.callsTo('openat2');
+  assert.equal(look![1], 'proc');
+  assert.equal(look![2], C.O_PATH | C.O_NOFOLLOW | C.O_CLOEXEC);
+  assert.equal(first![1], 'proc');
+  assert.equal(first![2], C.O_PATH | C.O_CLOEXEC);
+  assert.equal(first![3], C.RESOLVE_IN_ROOT | C.RESOLVE_NO_MAGICLINKS);
   // the rootfs fd is opened only after the self-bind (else it would see the mount below)
   const names = sys.names();
   assert.ok(names.indexOf('open') > names.indexOf('mount'));
@@ -233,7 +237,7 @@ test('a mount failure names the mount and the in-container destination; errno ke
 test('symlinks in the rootfs are followed inside it: absolute, "..", dangling (target created inside)', () => {
   const { sys, tree, calls } = prepareOnly(
     [
-      { destination: '/proc', type: 'proc', source: 'proc' },
+      { destination: '/proc', type: 'tmpfs', source: 'tmpfs' },
       { destination: '/x/sub', type: 'tmpfs', source: 'tmpfs' },
       { destination: '/up/data', type: 'bind', source: '/b/data', options: ['bind'] },
       { destination: '/etc/deep/sub', type: 'tmpfs', source: 'tmpfs' },
@@ -255,6 +259,16 @@ test('symlinks in the rootfs are followed inside it: absolute, "..", dangling (t
   assert.equal(tree.nodes.has('/outside'), false, 'nothing created outside the rootfs');
   for (const a of sys.callsTo('mkdirat')) assert.ok(tree.fdPath.get(a[0] as number)!.startsWith(ROOTFS), `mkdirat in ${tree.fdPath.get(a[0] as number)}`);
   noLeaks(sys, tree);
+});
+
+test('proc and sysfs are never mounted through a symlink (or on a file): runc\'s error', () => {
+  for (const type of ['proc', 'sysfs']) {
+    const dest = type === 'proc' ? '/proc' : '/sys';
+    assert.throws(
+      () => prepareOnly([{ destination: dest, type, source: type }], {}, {}, { [P(dest)]: { type: 'link', target: '/elsewhere' } }),
+      new RegExp(`^RootfsError: mount ${type} on ${dest} \\(${type}\\): filesystem "${type}" must be mounted on ordinary directory$`),
+    );
+  }
 });
 
 test('destinations resolving to the root or into /proc are refused (runc checkProcMount)', () => {

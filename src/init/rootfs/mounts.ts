@@ -18,6 +18,8 @@ import {
   MS_REMOUNT,
   S_IFDIR,
   S_IFMT,
+  O_NOFOLLOW,
+  O_PATH,
 } from '../../linux/constants';
 import { parseMountOptions, type ParsedMountOptions } from '../../runtime/mount-options';
 import type { HostEnv } from './env';
@@ -26,6 +28,7 @@ import { MS_ATIME_FLAGS, MS_LOCKED_FLAGS, describeMountFlags, statvfsToMountFlag
 import { cgroupV1Hierarchies, parseMountInfo, type CgroupHierarchy } from './mountinfo';
 import { cleanPath, isWithin } from './paths';
 import { RootDir, procFd } from './resolve';
+import { isIdmapped, runtimeMount, type RuntimeMount } from './idmap';
 
 export interface MountContext {
   sys: Syscalls;
@@ -69,8 +72,12 @@ export function describeMount(m: Mount): string {
   return `mount ${m.source ?? m.type ?? 'none'} on ${cleanPath(m.destination)} (${type})`;
 }
 
-/** Mounts one spec.mounts entry inside the root. Errors name the mount. */
-export function mountEntry(ctx: MountContext, m: Mount): void {
+/**
+ * Mounts one spec.mounts entry inside the root. Errors name the mount. `treeFd`: the bind mount
+ * the runtime made for this entry (idmapped, or of a source out of the init's reach), to attach
+ * (see rootfs/idmap.ts).
+ */
+export function mountEntry(ctx: MountContext, m: Mount, treeFd?: number): void {
   const label = describeMount(m);
   try {
     const opts = parseMountOptions(m.options);
@@ -78,12 +85,15 @@ export function mountEntry(ctx: MountContext, m: Mount): void {
     let fd: number;
     if (isBindMount(m)) {
       if (!m.source) throw new RootfsError(`${label}: a bind mount needs a source`);
-      fd = mountBind(ctx, label, posix.resolve(ctx.bundle, m.source), dest, opts);
+      if (isIdmapped(m) && treeFd === undefined) throw new RootfsError(`${label}: idmapped, but the runtime passed no mount for it`);
+      const made = treeFd === undefined ? undefined : attempt(label, 'the mount made by the runtime', () => runtimeMount(ctx.sys, treeFd));
+      fd = mountBind(ctx, label, posix.resolve(ctx.bundle, m.source), dest, opts, made);
     } else if (!m.type) {
       throw new RootfsError(`${label}: the mount has no type`);
     } else if (m.type === 'cgroup') {
       fd = mountCgroup(ctx, label, m, dest, opts);
     } else {
+      if (m.type === 'proc' || m.type === 'sysfs') requireOrdinaryDirectory(ctx, m.type, dest);
       const fallback =
         m.type === 'sysfs'
           ? // Not allowed to mount a sysfs (a user namespace without its own network
@@ -95,6 +105,24 @@ export function mountEntry(ctx: MountContext, m: Mount): void {
     ctx.root.closeQuietly(fd);
   } catch (err) {
     throw wrapError(label, err);
+  }
+}
+
+/**
+ * proc and sysfs only on a directory that is one in the image, never through a symlink (or onto
+ * a file), as runc: the masked and read-only paths, the sysctls and the init's own use of
+ * /proc/self must find them where the spec says, not wherever an image's "/proc -> ..." leads
+ * (e.g. under a later tmpfs, which would hide an unmasked procfs).
+ */
+function requireOrdinaryDirectory(ctx: MountContext, type: string, dest: string): void {
+  const fd = ctx.root.tryOpen(dest, O_PATH | O_NOFOLLOW);
+  if (fd === null) return; // created as a directory
+  try {
+    if ((ctx.sys.statx(fd, '', AT_EMPTY_PATH).mode & S_IFMT) !== S_IFDIR) {
+      throw new RootfsError(`filesystem "${type}" must be mounted on ordinary directory`);
+    }
+  } finally {
+    ctx.root.closeQuietly(fd);
   }
 }
 
@@ -157,14 +185,21 @@ export function mountFilesystem(ctx: MountContext, label: string, f: FsMount): n
  * are applied by a second MS_BIND|MS_REMOUNT pass on the new mount, propagation by separate
  * calls and r* attributes by mount_setattr(AT_RECURSIVE). Returns an O_PATH fd of the mount.
  */
-export function mountBind(ctx: MountContext, label: string, source: string, dest: string, opts: ParsedMountOptions): number {
+export function mountBind(
+  ctx: MountContext,
+  label: string,
+  source: string,
+  dest: string,
+  opts: ParsedMountOptions,
+  made?: RuntimeMount,
+): number {
   const { sys, root } = ctx;
-  const kind = attempt(label, `source ${source}`, () => ctx.env.sourceKind(source));
+  const kind = made ? made.kind : attempt(label, `source ${source}`, () => ctx.env.sourceKind(source));
   let fd = root.ensure(dest, kind);
   try {
     const where = checkDestination(ctx, fd, 'bind', source);
     const bindFd = fd;
-    attempt(label, undefined, () => sys.mount(source, procFd(bindFd), null, MS_BIND | (opts.flags & MS_REC), null));
+    attempt(label, undefined, () => (made ? made.attach(source, bindFd) : sys.mount(source, procFd(bindFd), null, MS_BIND | (opts.flags & MS_REC), null)));
     const top = root.reopen(where, fd);
     root.closeQuietly(fd);
     fd = top;

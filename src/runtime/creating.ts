@@ -1,0 +1,90 @@
+// What a `create` in progress has made, written to the container's state directory before it
+// exists: the cgroup paths before the directories are made, the init's pid and start time as
+// soon as it exists. state.json is only written at the end; if the runtime is killed before
+// that (SIGKILL, OOM killer, a client's timeout), `delete --force ID` reads this note to remove
+// what the create left behind: the init (which exits by itself when it sees the runtime's end
+// of the sync channel close, see src/init/main.ts), then the cgroup, then the state directory.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandContext } from '../cli/context';
+import type { CgroupRecord } from '../cgroups';
+import { loadCgroup } from '../cgroups';
+import { isProcessAlive, processStartTime } from '../linux/proc';
+import { ContainerNotFoundError } from '../state/store';
+import { removeAfterFailedCreate } from './cgroup';
+
+export const CREATING_FILE = 'creating.json';
+const STATE_FILE = 'state.json';
+
+export interface CreatingNote {
+  cgroup?: CgroupRecord | undefined;
+  pid?: number | undefined;
+  pidStartTime?: string | undefined;
+}
+
+function read(dir: string): CreatingNote {
+  try {
+    return JSON.parse(readFileSync(join(dir, CREATING_FILE), 'utf8')) as CreatingNote;
+  } catch {
+    return {};
+  }
+}
+
+/** Adds to the note of the container being created in `dir` (atomically replaced). */
+export function noteCreating(dir: string, patch: CreatingNote): void {
+  const note = { ...read(dir), ...patch };
+  const tmp = join(dir, `.${CREATING_FILE}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(note), { mode: 0o600 });
+  renameSync(tmp, join(dir, CREATING_FILE));
+}
+
+/** The init exists: its pid and start time (to tell it from a recycled pid later). */
+export function noteInit(dir: string, pid: number): void {
+  noteCreating(dir, { pid, pidStartTime: processStartTime(pid) ?? '' });
+}
+
+const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `delete --force` of a container that has a state directory but no state.json: a create in
+ * progress or one that was killed. Waits for the container's lock (a live create holds it until
+ * it has either recorded the container or removed everything), then removes what the note says
+ * exists. Returns false when the create completed meanwhile (state.json exists now: the caller
+ * deletes it as any other container).
+ */
+export async function removeHalfMade(ctx: CommandContext, id: string): Promise<boolean> {
+  const dir = ctx.store.dir(id);
+  try {
+    return await ctx.store.withLock(id, () => {
+      try {
+        readFileSync(join(dir, STATE_FILE));
+        return false;
+      } catch {
+        // no state.json: a half-made container
+      }
+      const note = read(dir);
+      const pid = note.pid ?? 0;
+      if (pid > 0 && isProcessAlive(pid, note.pidStartTime)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        const deadline = Date.now() + 10_000;
+        while (isProcessAlive(pid, note.pidStartTime) && Date.now() < deadline) Atomics.wait(sleepBuffer, 0, 0, 2);
+      }
+      if (note.cgroup) {
+        try {
+          removeAfterFailedCreate(loadCgroup(note.cgroup, { warn: (m) => ctx.logger.warn(m) }), pid);
+        } catch (err) {
+          ctx.logger.warn(`removing the cgroup of the half-made container ${id}: ${(err as Error).message}`);
+        }
+      }
+      ctx.store.remove(id);
+      return true;
+    });
+  } catch (err) {
+    if (err instanceof ContainerNotFoundError) return true; // the create failed and cleaned up meanwhile
+    throw err;
+  }
+}
