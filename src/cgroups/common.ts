@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { LinuxRdma, LinuxResources, LinuxThrottleDevice } from '../spec';
 import { CgroupFileError, readPids, type CgroupFs } from './fs';
 import { CgroupResourceError, hugePageSizeName, type BlkioEntry } from './manager';
+import { SIGKILL } from '../linux/constants';
 
 export interface DriverOptions {
   fs: CgroupFs;
@@ -163,3 +164,36 @@ export function uniqueDirs(paths: Record<string, string>, order: readonly string
 }
 
 export type Resources = LinuxResources;
+
+/** What signalAllFrozen needs of a driver. */
+interface Freezable {
+  isFrozen(): boolean;
+  freeze(): void;
+  thaw(): void;
+  pids(): number[];
+}
+
+/**
+ * Signals every process of the cgroup while it is frozen, so that none can fork away in the
+ * meantime. A freeze that cannot complete (tasks stuck in the kernel, e.g. in the middle of an
+ * OOM kill) is not fatal: the signal is sent anyway, with a warning, as runc does. The cgroup is
+ * thawed again if we froze it, or if it was paused and the signal is SIGKILL (so the processes
+ * can die).
+ */
+export function signalAllFrozen(cgroup: Freezable, opts: DriverOptions, signal: number): void {
+  const wasFrozen = cgroup.isFrozen();
+  let froze = false;
+  if (!wasFrozen) {
+    try {
+      cgroup.freeze();
+      froze = true;
+    } catch (err) {
+      opts.warn(`signalling the container's processes without freezing them: ${(err as Error).message}`);
+    }
+  }
+  try {
+    for (const pid of cgroup.pids()) opts.kill(pid, signal);
+  } finally {
+    if (froze || (wasFrozen && signal === SIGKILL)) cgroup.thaw();
+  }
+}

@@ -6,7 +6,6 @@
 // page limits when hugetlb is bound to cgroup2 (this machine), and the `unified` map.
 import { join, posix } from 'node:path';
 import type { LinuxResources } from '../spec';
-import { SIGKILL } from '../linux/constants';
 import { CgroupFileError, readNumber, removeCgroupDir, sleepMs, writePid } from './fs';
 import { DeviceEmulator } from './devices';
 import {
@@ -30,6 +29,7 @@ import {
   parseCpuList,
   rdmaString,
   readOptional,
+  signalAllFrozen,
   throttleString,
   uniqueDirs,
   type DriverOptions,
@@ -442,14 +442,11 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   killAll(signal: number): void {
-    const hasFreezer = this.paths.freezer !== undefined;
-    const wasFrozen = hasFreezer && this.isFrozen();
-    if (hasFreezer && !wasFrozen) this.freeze();
-    try {
-      for (const pid of this.pids()) this.opts.kill(pid, signal);
-    } finally {
-      if (hasFreezer && (!wasFrozen || signal === SIGKILL)) this.thaw();
+    if (this.paths.freezer !== undefined) {
+      signalAllFrozen(this, this.opts, signal);
+      return;
     }
+    for (const pid of this.pids()) this.opts.kill(pid, signal);
   }
 
   exists(): boolean {

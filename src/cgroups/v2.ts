@@ -10,7 +10,7 @@ import { SIGKILL } from '../linux/constants';
 import { CgroupFileError, readNumber, removeCgroupDir, sleepMs, writePid } from './fs';
 import { attachDeviceFilter } from './bpf';
 import { CgroupResourceError, emptyStats, omitZero, type BlkioEntry, type CgroupManager, type CgroupRecord, type CgroupResources, type CgroupStats } from './manager';
-import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, throttleString, type DriverOptions } from './common';
+import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, signalAllFrozen, throttleString, type DriverOptions } from './common';
 import { stripDevices, withField } from './v1';
 
 /** runc's ConvertCPUSharesToCgroupV2Value: shares 2..262144 onto weight 1..10000. */
@@ -287,13 +287,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.fs.write(this.dir, 'cgroup.kill', '1');
       return;
     }
-    const wasFrozen = this.isFrozen();
-    if (!wasFrozen) this.freeze();
-    try {
-      for (const pid of this.pids()) this.opts.kill(pid, signal);
-    } finally {
-      if (!wasFrozen || signal === SIGKILL) this.thaw();
-    }
+    signalAllFrozen(this, this.opts, signal);
   }
 
   exists(): boolean {

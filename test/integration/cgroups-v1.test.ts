@@ -286,7 +286,8 @@ test('events: one stats record like runc\'s; streaming with --interval; OOM even
   const id = uniqueId('events');
   const path = `${PARENT}/${id}`;
   const hog = 'while :; do (x=$(head -c 8000000 /dev/urandom | tr -d "\\000")); sleep 0.2; done';
-  assert.equal(rtFiles(['run', '--detach', '--bundle', makeBundle(config(['sh', '-c', hog], path, { memory: { limit: 7340032, swap: 7340032 }, pids: { limit: 20 } })), id]).code, 0);
+  const started = rtFiles(['run', '--detach', '--bundle', makeBundle(config(['sh', '-c', hog], path, { memory: { limit: 7340032, swap: 7340032 }, pids: { limit: 20 } })), id]);
+  assert.equal(started.code, 0, started.stderr);
   const s = rt(['events', '--stats', id]);
   assert.equal(s.code, 0, s.stderr);
   const ev = JSON.parse(s.stdout);
