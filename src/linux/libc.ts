@@ -14,6 +14,7 @@
 // - 64-bit results come back as a JS number when they fit in 2^53, as a BigInt otherwise.
 import type * as Koffi from 'koffi';
 import { setErrnoReader } from './errors';
+import { loadKoffi } from './koffi';
 
 type Fn = Koffi.KoffiFunction;
 type KoffiModule = typeof Koffi;
@@ -119,7 +120,7 @@ export function libc(): RawLibc {
   if (cached) return cached;
   const t0 = process.hrtime.bigint();
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const koffi = require('koffi') as KoffiModule;
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const f = (decl: string): Fn => lib.func(decl);
 

@@ -3,6 +3,7 @@
 // The socket works in the network namespace it was created in (see openIn).
 import { errnoError, SyscallError } from './errors';
 import { libc } from './libc';
+import { socketCalls } from './socket-calls';
 
 const AF_NETLINK = 16;
 const SOCK_RAW = 3;
@@ -49,20 +50,6 @@ export interface Address {
   broadcast?: Buffer;
 }
 
-interface Fns {
-  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
-}
-let fns: Fns | undefined;
-function f(): Fns {
-  if (fns) return fns;
-  const lib = libc().koffi.load('libc.so.6');
-  fns = {
-    sendto: lib.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)') as unknown as Fns['sendto'],
-    recv: lib.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)') as unknown as Fns['recv'],
-  };
-  return fns;
-}
 
 function attr(type: number, data: Uint8Array): Buffer {
   const len = 4 + data.length;
@@ -136,11 +123,11 @@ export class Netlink {
     msg.writeUInt32LE(seq, 8);
     const kernel = Buffer.alloc(12);
     kernel.writeUInt16LE(AF_NETLINK, 0);
-    if (Number(f().sendto(this.fd, msg, msg.length, 0, kernel, kernel.length)) < 0) throw errnoError('sendto', `netlink ${what}`);
+    if (Number(socketCalls().sendto(this.fd, msg, msg.length, 0, kernel, kernel.length)) < 0) throw errnoError('sendto', `netlink ${what}`);
     const out: Array<{ type: number; body: Buffer }> = [];
     const buf = Buffer.alloc(65536);
     for (;;) {
-      const n = Number(f().recv(this.fd, buf, buf.length, 0));
+      const n = Number(socketCalls().recv(this.fd, buf, buf.length, 0));
       if (n < 0) throw errnoError('recv', `netlink ${what}`);
       let off = 0;
       while (off + 16 <= n) {

@@ -2,6 +2,7 @@
 // libc through koffi next to libc.ts's own functions; every error names the call and the path.
 import { errnoError } from './errors';
 import { libc } from './libc';
+import { socketCalls } from './socket-calls';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -9,20 +10,6 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 
-interface Fns {
-  sendto: (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
-  recv: (fd: number, buf: Buffer, len: number, flags: number) => number;
-}
-let fns: Fns | undefined;
-function f(): Fns {
-  if (fns) return fns;
-  const lib = libc().koffi.load('libc.so.6');
-  fns = {
-    sendto: lib.func('long sendto(int fd, void *buf, size_t len, int flags, void *addr, uint32_t addrlen)') as unknown as Fns['sendto'],
-    recv: lib.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)') as unknown as Fns['recv'],
-  };
-  return fns;
-}
 
 /** struct sockaddr_un for a path ("@name" is an abstract address, as systemd writes it). */
 export function unixAddress(path: string): Buffer {
@@ -53,7 +40,7 @@ export function dgramSocket(path?: string): number {
 /** One datagram, or null when none is waiting. */
 export function recvDatagram(fd: number, max = 4096): Buffer | null {
   const buf = Buffer.alloc(max);
-  const n = Number(f().recv(fd, buf, max, MSG_DONTWAIT));
+  const n = Number(socketCalls().recv(fd, buf, max, MSG_DONTWAIT));
   if (n < 0) {
     const err = errnoError('recv', `fd ${fd}`);
     if (err.code === 'EAGAIN') return null;
@@ -65,6 +52,6 @@ export function recvDatagram(fd: number, max = 4096): Buffer | null {
 /** Sends one datagram to the socket at `path`. */
 export function sendDatagram(fd: number, path: string, data: Buffer): void {
   const addr = unixAddress(path);
-  const n = Number(f().sendto(fd, data, data.length, 0, addr, addr.length));
+  const n = Number(socketCalls().sendto(fd, data, data.length, 0, addr, addr.length));
   if (n < 0) throw errnoError('sendto', path);
 }

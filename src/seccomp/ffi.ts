@@ -15,6 +15,7 @@ import { closeSync, fstatSync, readSync } from 'node:fs';
 import type * as Koffi from 'koffi';
 import { SyscallError, errnoNumber } from '../linux/errors';
 import { SYS } from '../linux/constants';
+import { loadKoffi } from '../linux/koffi';
 
 type Fn = Koffi.KoffiFunction;
 
@@ -118,8 +119,7 @@ let rawLib: RawSeccomp | undefined;
 let rawKernel: RawKernel | undefined;
 
 function requireKoffi(): typeof Koffi {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require('koffi') as typeof Koffi;
+  return loadKoffi();
 }
 
 /** True once libseccomp has been loaded in this process (tests check laziness). */

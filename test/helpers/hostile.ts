@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { REPO, TSRUN, tsrun, uniqueId, type Result } from './tsrun';
 import { need } from './need';
+import { waitFor as waitForCondition } from './wait';
 
 export { uniqueId };
 
@@ -18,19 +19,9 @@ export function sleepMs(ms: number): void {
 }
 
 /** Polls `cond` until true (or throws after `timeoutMs`, naming `what`). */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try {
-      ok = cond();
-    } catch {
-      // not yet
-    }
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** waitFor with the description first, as the hostile tests call it. */
+export function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return waitForCondition(cond, what, timeoutMs);
 }
 
 /** Host mount points of every cgroup hierarchy (v1 controllers and cgroup2). */

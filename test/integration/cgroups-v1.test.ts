@@ -11,6 +11,7 @@ import { tsrun, tsrunToFiles, uniqueId, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot } from '../helpers/bundle';
 import { need } from '../helpers/need';
 import { detectLayout } from '../../src/cgroups/layout';
+import { waitFor } from '../helpers/wait';
 
 const root = stateRoot('cgroups-v1');
 const PARENT = `/tsrun-test-${process.pid}`;
@@ -61,13 +62,6 @@ function pidsOf(controller: string, path: string): number[] {
   return readCg(controller, path, 'cgroup.procs').split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A real block device (major:minor) for the blkio throttles. */
 function blockDevice(): { major: number; minor: number } {

@@ -7,6 +7,7 @@ import { existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFil
 import { join } from 'node:path';
 import { tsrun, tsrunToFiles, uniqueId, TSRUN, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot, hostMountCount } from '../helpers/bundle';
+import { waitFor } from '../helpers/wait';
 
 const root = stateRoot('lifecycle');
 const mountsBefore = hostMountCount();
@@ -259,18 +260,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (cond()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('exec joins every namespace of a running container; exit codes, --process, --detach, errors', async () => {
   const id = uniqueId('exec');

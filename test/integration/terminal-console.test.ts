@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { tsrun, tsrunToFiles, tempDir, uniqueId, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot, hostMountCount } from '../helpers/bundle';
 import { ConsoleSocket, PtyReader, isPtyMaster } from '../helpers/pty';
+import { waitFor } from '../helpers/wait';
 
 const root = stateRoot('terminal-console');
 const mountsBefore = hostMountCount();
@@ -49,18 +50,6 @@ function receiveMaster(sock: ConsoleSocket): number {
   return master;
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (cond()) return;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error('timed out waiting for condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const status = (id: string): string => JSON.parse(rt(['state', id]).stdout).status;
 
