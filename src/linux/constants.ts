@@ -673,3 +673,20 @@ export const STATX_MNT_ID = 0x1000;
 export const MOUNT_ATTR_SIZE_VER0 = 32;
 /** unlinkat(2) flag (same value as AT_REMOVEDIR, named for readability). */
 export const AT_UNLINK_DIR = 0x200;
+
+/**
+ * A flag word as names joined with '|' ("MS_BIND|MS_REMOUNT"), unknown bits in hex, and
+ * `none` for a word with no bit set: for error messages.
+ */
+export function describeFlags(flags: number, names: ReadonlyArray<readonly [number, string]>, none = '0'): string {
+  let rest = flags >>> 0;
+  const parts: string[] = [];
+  for (const [bit, name] of names) {
+    if ((rest & bit) !== 0) {
+      parts.push(name);
+      rest = (rest & ~bit) >>> 0;
+    }
+  }
+  if (rest !== 0) parts.push('0x' + rest.toString(16));
+  return parts.length ? parts.join('|') : none;
+}

@@ -51,6 +51,7 @@ import {
   KEYCTL_SETPERM,
   F_ADD_SEALS,
   signalName,
+  describeFlags,
 } from './constants';
 import { MOUNT_ATTR_SIZE_VER0, STATX_BASIC_STATS, STATX_MNT_ID } from './constants';
 
@@ -363,16 +364,7 @@ const NS_FLAG_NAMES: Array<[number, string]> = [
 
 /** 'CLONE_NEWNS|CLONE_NEWUTS' for a flag word (unknown bits in hex). */
 export function describeCloneFlags(flags: number): string {
-  let rest = flags >>> 0;
-  const parts: string[] = [];
-  for (const [bit, name] of NS_FLAG_NAMES) {
-    if ((rest & bit) !== 0) {
-      parts.push(name);
-      rest = (rest & ~bit) >>> 0;
-    }
-  }
-  if (rest !== 0 || parts.length === 0) parts.push('0x' + rest.toString(16));
-  return parts.join('|');
+  return describeFlags(flags, NS_FLAG_NAMES, '0x0');
 }
 
 function describeMount(source: string | null, target: string, fstype: string | null): string {

@@ -29,16 +29,7 @@ const NAMES: Array<[number, string]> = [
 
 /** "MS_BIND|MS_REMOUNT|MS_RDONLY" (unknown bits in hex, "0" for none). */
 export function describeMountFlags(flags: number): string {
-  let rest = flags >>> 0;
-  const parts: string[] = [];
-  for (const [bit, name] of NAMES) {
-    if ((rest & bit) !== 0) {
-      parts.push(name);
-      rest = (rest & ~bit) >>> 0;
-    }
-  }
-  if (rest !== 0) parts.push('0x' + rest.toString(16));
-  return parts.length ? parts.join('|') : '0';
+  return C.describeFlags(flags, NAMES);
 }
 
 /** The atime "enum": a mount has exactly one of these (MS_STRICTATIME when none is reported). */
