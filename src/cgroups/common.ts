@@ -197,3 +197,17 @@ export function signalAllFrozen(cgroup: Freezable, opts: DriverOptions, signal: 
     if (froze || (wasFrozen && signal === SIGKILL)) cgroup.thaw();
   }
 }
+
+/**
+ * Undoes a failed create: removes the directories it made, deepest first. Best effort: the
+ * error that matters is the one that made the create fail.
+ */
+export function removeMadeDirs(fs: CgroupFs, made: readonly string[]): void {
+  for (const dir of [...made].reverse()) {
+    try {
+      fs.rmdir(dir);
+    } catch {
+      // best effort
+    }
+  }
+}

@@ -29,6 +29,7 @@ import {
   parseCpuList,
   rdmaString,
   readOptional,
+  removeMadeDirs,
   signalAllFrozen,
   throttleString,
   uniqueDirs,
@@ -92,13 +93,7 @@ export class CgroupV1Manager implements CgroupManager {
       this.apply(r, r.resources, false);
       this.resources = stripDevices(r.resources);
     } catch (err) {
-      for (const dir of made.reverse()) {
-        try {
-          this.fs.rmdir(dir);
-        } catch {
-          // best effort: the error that matters is the one being thrown
-        }
-      }
+      removeMadeDirs(this.fs, made);
       throw err;
     }
   }

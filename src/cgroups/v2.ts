@@ -10,7 +10,7 @@ import { SIGKILL } from '../linux/constants';
 import { CgroupFileError, readNumber, removeCgroupDir, sleepMs, writePid } from './fs';
 import { attachDeviceFilter } from './bpf';
 import { CgroupResourceError, emptyStats, omitZero, type BlkioEntry, type CgroupManager, type CgroupRecord, type CgroupResources, type CgroupStats } from './manager';
-import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, signalAllFrozen, throttleString, type DriverOptions } from './common';
+import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, removeMadeDirs, signalAllFrozen, throttleString, type DriverOptions } from './common';
 import { stripDevices, withField } from './v1';
 
 /** runc's ConvertCPUSharesToCgroupV2Value: shares 2..262144 onto weight 1..10000. */
@@ -70,13 +70,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.apply(r, r.resources, false);
       this.resources = stripDevices(r.resources);
     } catch (err) {
-      for (const d of made.reverse()) {
-        try {
-          this.fs.rmdir(d);
-        } catch {
-          // best effort
-        }
-      }
+      removeMadeDirs(this.fs, made);
       throw err;
     }
   }
