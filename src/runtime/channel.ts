@@ -4,6 +4,7 @@
 // synchronous (the init blocks between steps, nothing else runs in it).
 import { readSync, writeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import type { ParentMessage } from './protocol';
 
 export type InitMessage =
   | { type: 'hooks'; phase: 'createRuntime' }
@@ -78,6 +79,20 @@ export class ParentChannel {
 
   send(message: object): void {
     this.output.write(JSON.stringify(message) + '\n');
+  }
+
+  /**
+   * Does the runtime's part of a step the init is waiting on, then lets the init continue;
+   * if it fails, tells the init to abort and rethrows.
+   */
+  async answer(step: () => unknown): Promise<void> {
+    try {
+      await step();
+    } catch (err) {
+      this.send({ type: 'abort', message: (err as Error).message } satisfies ParentMessage);
+      throw err;
+    }
+    this.send({ type: 'continue' } satisfies ParentMessage);
   }
 }
 

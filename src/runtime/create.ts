@@ -126,25 +126,12 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
           ctx.logger.debug(`init: ${message.type}`);
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
-          if (message.type === 'cgroup') {
-            try {
-              cgroup?.join(init.pid);
-            } catch (err) {
-              init.channel.send({ type: 'abort', message: (err as Error).message });
-              throw err;
-            }
-            init.channel.send({ type: 'continue' } satisfies ParentMessage);
-          }
+          if (message.type === 'cgroup') await init.channel.answer(() => cgroup?.join(init.pid));
           if (message.type === 'hooks') {
-            const reply: ParentMessage = { type: 'continue' };
-            try {
+            await init.channel.answer(async () => {
               await runHooks('prestart', spec.hooks?.prestart, hookState);
               await runHooks('createRuntime', spec.hooks?.createRuntime, hookState);
-            } catch (err) {
-              init.channel.send({ type: 'abort', message: (err as Error).message });
-              throw err;
-            }
-            init.channel.send(reply);
+            });
           }
         }
         // The channel stays open until the container is recorded (see the end of this block).

@@ -94,8 +94,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     let reply = await child.channel.receive();
     if (reply.type === 'cgroup') {
       // The process joins the container's cgroup before it runs anything of the container's.
-      cgroup?.join(child.pid);
-      child.channel.send({ type: 'continue' });
+      await child.channel.answer(() => cgroup?.join(child.pid));
       reply = await child.channel.receive();
     }
     if (reply.type === 'error') throw new CommandError(reply.message);
