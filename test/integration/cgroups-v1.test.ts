@@ -279,7 +279,9 @@ test('default cgroup path: <our own cgroup>/<id> in each hierarchy (runc), remov
 test('events: one stats record like runc\'s; streaming with --interval; OOM events', async () => {
   const id = uniqueId('events');
   const path = `${PARENT}/${id}`;
-  const hog = 'while :; do (x=$(head -c 8000000 /dev/urandom | tr -d "\\000")); sleep 0.2; done';
+  // The subshell that fills memory makes itself the OOM killer's first choice (oom_score_adj is
+  // inherited by head and tr), so the kernel never picks the looping shell, the container's init.
+  const hog = 'while :; do (echo 1000 > /proc/self/oom_score_adj; x=$(head -c 8000000 /dev/urandom | tr -d "\\000")); sleep 0.2; done';
   const started = rtFiles(['run', '--detach', '--bundle', makeBundle(config(['sh', '-c', hog], path, { memory: { limit: 7340032, swap: 7340032 }, pids: { limit: 20 } })), id]);
   assert.equal(started.code, 0, started.stderr);
   const s = rt(['events', '--stats', id]);
