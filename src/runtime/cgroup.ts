@@ -1,11 +1,13 @@
-// The runtime's side of a container's cgroup: made by `create` before the init exists (so a
-// bad resource fails early and leaves nothing), joined by the init as late as possible,
+// The runtime's side of a container's cgroup: made by `create` while the init's Node starts
+// (a bad resource then kills the init and leaves nothing), joined by the init as late as possible,
 // found again from state.json by the other commands, removed by `delete`.
 import type { CommandContext } from '../cli/context';
 import { CommandError } from '../cli/context';
 import type { Spec } from '../spec';
 import type { ContainerRecord } from '../state/store';
-import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager } from '../cgroups';
+import { readFileSync } from 'node:fs';
+import { hostLayout, loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager } from '../cgroups';
+import { MigrationWarmup } from '../cgroups/migration-warmup';
 import { CgroupFileError, sleepMs } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
 import { noteCreating } from './creating';
@@ -93,4 +95,11 @@ export function removeAfterFailedCreate(manager: CgroupManager, initPid: number,
     sleepMs(2);
   }
   manager.destroy();
+}
+
+/** Starts keeping cgroup migrations cheap until the init has joined (migration-warmup.ts). */
+export function startMigrationWarmup(): MigrationWarmup | undefined {
+  const warmup = MigrationWarmup.open(hostLayout(), readFileSync('/proc/self/cgroup', 'utf8'));
+  warmup?.start();
+  return warmup;
 }

@@ -18,7 +18,8 @@ import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
 import { assertSupported, UnsupportedError } from './unsupported';
-import { cgroupMountDirs, createContainerCgroup, removeAfterFailedCreate } from './cgroup';
+import { cgroupMountDirs, createContainerCgroup, removeAfterFailedCreate, startMigrationWarmup } from './cgroup';
+import type { MigrationWarmup } from '../cgroups/migration-warmup';
 import { noteInit } from './creating';
 import type { CgroupManager } from '../cgroups';
 import type { InitConfig, ParentMessage } from './protocol';
@@ -81,8 +82,6 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
   let cgroup: CgroupManager | undefined;
   try {
     return await ctx.store.withLock(id, async () => {
-      // Before the init exists: invalid resources fail here, with nothing to kill.
-      cgroup = createContainerCgroup(ctx, spec, id);
       const notifyMount = setupNotifySocket(stateDir, spec);
       const idmap = await openIdmapMounts(spec, bundle.dir, notifyMount);
       const fifo = join(stateDir, EXEC_FIFO);
@@ -91,6 +90,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
       // SCMP_ACT_NOTIFY: the runtime connects to the agent; the init sends the listener fd over it.
       const agentFd = connectSeccompAgent(linux(), spec.linux?.seccomp);
       const created = rfc3339Nano();
+      let warmup: MigrationWarmup | undefined;
       const extraFds = [fifoFd, ...(agentFd === undefined ? [] : [agentFd]), ...(consoleFds ? [consoleFds.child] : [])];
       try {
         const init = await launchInit({
@@ -104,6 +104,10 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
         initPid = init.pid;
         noteInit(stateDir, init.pid); // for `delete --force` if this create is killed
         closeIdmapMounts(idmap); // the init has its own copies
+        // While the init's Node starts (it joins only when it reports "cgroup"): the cgroup,
+        // and the grace period its join would otherwise wait for (migration-warmup.ts).
+        cgroup = createContainerCgroup(ctx, spec, id);
+        warmup = cgroup ? startMigrationWarmup() : undefined;
         moveNetDevices(spec, init.pid);
         ctx.logger.debug(`init started as pid ${init.pid}`);
         const hookState = { ociVersion: SPEC_VERSION, id, status: 'creating', pid: init.pid, bundle: bundle.dir, annotations: spec.annotations ?? {} };
@@ -126,7 +130,10 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
           ctx.logger.debug(`init: ${message.type}`);
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
-          if (message.type === 'cgroup') await init.channel.answer(() => cgroup?.join(init.pid));
+          if (message.type === 'cgroup') {
+            await init.channel.answer(() => cgroup?.join(init.pid));
+            warmup?.stop();
+          }
           if (message.type === 'hooks') {
             await init.channel.answer(async () => {
               await runHooks('prestart', spec.hooks?.prestart, hookState);
@@ -156,6 +163,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
         init.channel.close();
         return consoleMaster === undefined ? { record } : { record, consoleMaster };
       } finally {
+        warmup?.stop();
         closeSync(fifoFd);
         if (agentFd !== undefined) closeSync(agentFd);
         closeIdmapMounts(idmap);
