@@ -12,7 +12,7 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
-import { containerCgroup } from './cgroup';
+import { containerCgroup, startMigrationWarmup } from './cgroup';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
 import { closeConsole, openConsole, receiveMaster, TerminalProxy, type ConsoleEndpoints } from './console';
@@ -91,11 +91,19 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (consoleFds) config.consoleSocketFd = child.extraFdNumbers[extraFds.length - 1];
     if (cgroup) config.joinCgroup = true;
     child.channel.send(config);
-    let reply = await child.channel.receive();
-    if (reply.type === 'cgroup') {
-      // The process joins the container's cgroup before it runs anything of the container's.
-      await child.channel.answer(() => cgroup?.join(child.pid));
+    // While the stage's Node starts: the grace period its join would wait for (migration-warmup.ts).
+    const warmup = cgroup ? startMigrationWarmup() : undefined;
+    let reply: Awaited<ReturnType<typeof child.channel.receive>>;
+    try {
       reply = await child.channel.receive();
+      if (reply.type === 'cgroup') {
+        // The process joins the container's cgroup before it runs anything of the container's.
+        await child.channel.answer(() => cgroup?.join(child.pid));
+        warmup?.stop();
+        reply = await child.channel.receive();
+      }
+    } finally {
+      warmup?.stop();
     }
     if (reply.type === 'error') throw new CommandError(reply.message);
     if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
