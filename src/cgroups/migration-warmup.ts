@@ -15,9 +15,10 @@ import { parseProcCgroup } from './layout';
 /** Comfortably below the ~8 ms a grace period lasts here. */
 export const WARMUP_INTERVAL_MS = 3;
 
+/** Used as the runtime waits for the init (ParentChannel.whileWaiting): tick() every everyMs. */
 export class MigrationWarmup {
+  readonly everyMs = WARMUP_INTERVAL_MS;
   private fd: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -37,22 +38,8 @@ export class MigrationWarmup {
     }
   }
 
-  /** Migrates the runtime to its own cgroup now, then every WARMUP_INTERVAL_MS until stop(). */
-  start(): void {
-    this.touch();
-    if (this.fd === undefined || this.timer !== undefined) return;
-    this.timer = setInterval(() => this.touch(), WARMUP_INTERVAL_MS);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-  }
-
-  private touch(): void {
+  /** Migrates the runtime into the cgroup it is in (the first one may wait a grace period). */
+  tick(): void {
     if (this.fd === undefined) return;
     try {
       writeSync(this.fd, String(process.pid));
@@ -61,6 +48,11 @@ export class MigrationWarmup {
       // enabled below it) just means the join pays its grace period.
       this.stop();
     }
+  }
+
+  stop(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 

@@ -11,6 +11,7 @@ import { MigrationWarmup } from '../cgroups/migration-warmup';
 import { CgroupFileError, sleepMs } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
 import { noteCreating } from './creating';
+import type { ParentChannel } from './channel';
 
 /**
  * Makes the container's cgroup and applies the config's resources. Rootless (not root, and
@@ -97,9 +98,18 @@ export function removeAfterFailedCreate(manager: CgroupManager, initPid: number,
   manager.destroy();
 }
 
-/** Starts keeping cgroup migrations cheap until the init has joined (migration-warmup.ts). */
-export function startMigrationWarmup(): MigrationWarmup | undefined {
+/**
+ * Starts keeping cgroup migrations cheap until the init has joined (migration-warmup.ts): one
+ * migration now, then one on each tick while `channel` waits for the init.
+ */
+export function startMigrationWarmup(channel: ParentChannel): MigrationWarmup | undefined {
   const warmup = MigrationWarmup.open(hostLayout(), readFileSync('/proc/self/cgroup', 'utf8'));
-  warmup?.start();
+  warmup?.tick();
+  channel.whileWaiting(warmup);
   return warmup;
+}
+
+export function stopMigrationWarmup(channel: ParentChannel, warmup: MigrationWarmup | undefined): void {
+  channel.whileWaiting(undefined);
+  warmup?.stop();
 }

@@ -12,7 +12,8 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
-import { containerCgroup, startMigrationWarmup } from './cgroup';
+import { containerCgroup, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import type { InitMessage } from './channel';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
 import { closeConsole, openConsole, receiveMaster, TerminalProxy, type ConsoleEndpoints } from './console';
@@ -71,7 +72,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     agentFd = connectSeccompAgent(sys, record.seccomp);
     if (agentFd !== undefined) extraFds.push(agentFd);
     if (consoleFds) extraFds.push(consoleFds.child);
-    child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds, allowSetgroups: true });
+    child = launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds, allowSetgroups: true });
   } catch (err) {
     closeConsole(consoleFds, 'all');
     throw err;
@@ -92,18 +93,18 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (cgroup) config.joinCgroup = true;
     child.channel.send(config);
     // While the stage's Node starts: the grace period its join would wait for (migration-warmup.ts).
-    const warmup = cgroup ? startMigrationWarmup() : undefined;
-    let reply: Awaited<ReturnType<typeof child.channel.receive>>;
+    const warmup = cgroup ? startMigrationWarmup(child.channel) : undefined;
+    let reply: InitMessage;
     try {
-      reply = await child.channel.receive();
+      reply = child.channel.receive();
       if (reply.type === 'cgroup') {
         // The process joins the container's cgroup before it runs anything of the container's.
         await child.channel.answer(() => cgroup?.join(child.pid));
-        warmup?.stop();
-        reply = await child.channel.receive();
+        stopMigrationWarmup(child.channel, warmup);
+        reply = child.channel.receive();
       }
     } finally {
-      warmup?.stop();
+      stopMigrationWarmup(child.channel, warmup);
     }
     if (reply.type === 'error') throw new CommandError(reply.message);
     if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
@@ -113,6 +114,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (options.pidFile) writePidFile(options.pidFile, child.pid);
   } catch (err) {
     killQuietly(child.pid);
+    child.channel.close();
     closeConsole(consoleFds, 'all');
     throw err;
   }
