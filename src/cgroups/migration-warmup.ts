@@ -7,7 +7,7 @@
 // natural idle window while the init's Node starts (~25 ms); migrating the runtime into the
 // cgroup it is already in (a no-op) at the start of that window, and again every few ms, pays the
 // grace period there, so that moving the init into the container's cgroup later costs none.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, write, writeSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { CgroupLayout } from './layout';
 import { parseProcCgroup } from './layout';
@@ -19,6 +19,9 @@ export const WARMUP_INTERVAL_MS = 3;
 export class MigrationWarmup {
   readonly everyMs = WARMUP_INTERVAL_MS;
   private fd: number | undefined;
+  /** begin()'s write is in flight: the fd must stay open (its number must not be reused). */
+  private pending = false;
+  private stopped = false;
 
   private constructor(fd: number) {
     this.fd = fd;
@@ -38,9 +41,23 @@ export class MigrationWarmup {
     }
   }
 
-  /** Migrates the runtime into the cgroup it is in (the first one may wait a grace period). */
+  /**
+   * The first migration, on a libuv worker thread: it is the one that waits for a grace period,
+   * and the runtime has other work meanwhile. Ticks may follow at once (in the kernel they wait
+   * for the same grace period, no longer).
+   */
+  begin(): void {
+    if (this.fd === undefined || this.pending) return;
+    this.pending = true;
+    write(this.fd, String(process.pid), (err) => {
+      this.pending = false;
+      if (err || this.stopped) this.stop();
+    });
+  }
+
+  /** Migrates the runtime into the cgroup it is in, now. */
   tick(): void {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined || this.stopped) return;
     try {
       writeSync(this.fd, String(process.pid));
     } catch {
@@ -50,8 +67,11 @@ export class MigrationWarmup {
     }
   }
 
+  /** No more migrations; the file is closed now, or when begin()'s write is done. */
   stop(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    this.stopped = true;
+    if (this.pending || this.fd === undefined) return;
+    closeSync(this.fd);
     this.fd = undefined;
   }
 }

@@ -100,11 +100,11 @@ export function removeAfterFailedCreate(manager: CgroupManager, initPid: number,
 
 /**
  * Starts keeping cgroup migrations cheap until the init has joined (migration-warmup.ts): one
- * migration now, then one on each tick while `channel` waits for the init.
+ * migration now (on a worker thread), then one on each tick while `channel` waits for the init.
  */
 export function startMigrationWarmup(channel: ParentChannel): MigrationWarmup | undefined {
   const warmup = MigrationWarmup.open(hostLayout(), readFileSync('/proc/self/cgroup', 'utf8'));
-  warmup?.tick();
+  warmup?.begin();
   channel.whileWaiting(warmup);
   return warmup;
 }

@@ -84,7 +84,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
   try {
     return await ctx.store.withLock(id, async () => {
       const notifyMount = setupNotifySocket(stateDir, spec);
-      const idmap = await openIdmapMounts(spec, bundle.dir, notifyMount);
+      const idmap = openIdmapMounts(spec, bundle.dir, notifyMount);
       const fifo = join(stateDir, EXEC_FIFO);
       makeExecFifo(fifo, spec);
       const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
@@ -124,6 +124,9 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
         };
         init.channel.send(config);
         if (cgroup) warmup = startMigrationWarmup(init.channel);
+        // Nothing more to do until the init's Node has started: let the event loop run what is
+        // queued (yargs builds its help text when the handler first yields) meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         // The init has its copy: the caller's socket must see only the init's end.
         closeConsole(consoleFds, 'child');
 

@@ -94,6 +94,8 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     child.channel.send(config);
     // While the stage's Node starts: the grace period its join would wait for (migration-warmup.ts).
     const warmup = cgroup ? startMigrationWarmup(child.channel) : undefined;
+    // Nothing to do until the stage's Node has started: let the event loop run what is queued.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let reply: InitMessage;
     try {
       reply = child.channel.receive();

@@ -66,7 +66,7 @@ export interface IdmapMounts {
  * Makes the idmapped mount trees of `spec` (relative sources are taken from `bundle`), and plain
  * detached copies of the bind mounts at `plainIndex` (a source the init cannot reach).
  */
-export async function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: number): Promise<IdmapMounts> {
+export function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: number): IdmapMounts {
   const requests = planIdmappedMounts(spec);
   const result: IdmapMounts = { fds: [], indexes: [] };
   try {
@@ -78,7 +78,7 @@ export async function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: n
     }
     for (const r of requests) {
       const what = `mounts[${r.index}] (${r.mount.destination})`;
-      const userns = await usernsWithMappings(r.uid, r.gid, what);
+      const userns = usernsWithMappings(r.uid, r.gid, what);
       try {
         result.fds.push(idmappedTree(posix.resolve(bundle, r.mount.source ?? ''), r.mount.options ?? [], userns, what));
       } finally {
@@ -129,7 +129,7 @@ function idmappedTree(source: string, options: readonly string[], userns: number
   }
 }
 
-async function usernsWithMappings(uid: LinuxIDMapping[], gid: LinuxIDMapping[], what: string): Promise<number> {
+function usernsWithMappings(uid: LinuxIDMapping[], gid: LinuxIDMapping[], what: string): number {
   const sys = linux();
   // A process in a new user namespace, only to hold it while we map it and open it.
   const devNull = openSync('/dev/null', O_RDWR | O_CLOEXEC);

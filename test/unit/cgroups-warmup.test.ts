@@ -32,7 +32,7 @@ test('ownProcsFile: a v2 host, a namespaced mount root, and nothing usable', () 
   assert.equal(ownProcsFile(v2, ''), undefined);
 });
 
-test('MigrationWarmup: each tick writes our pid; after stop() nothing; an unopenable file gives none', () => {
+test('MigrationWarmup: each tick writes our pid; begin() writes on a worker thread; after stop() nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tsrun-warmup-'));
   try {
     writeFileSync(join(dir, 'cgroup.procs'), '');
@@ -48,6 +48,17 @@ test('MigrationWarmup: each tick writes our pid; after stop() nothing; an unopen
     warmup.tick();
     assert.equal(readFileSync(join(dir, 'cgroup.procs'), 'utf8'), pid + pid, 'no write after stop()');
     assert.equal(MigrationWarmup.open(detectLayout(`41 31 0:38 / ${dir}/missing rw - cgroup2 cgroup2 rw`), '0::/\n'), undefined);
+    // begin(): written on a worker thread; stop() meanwhile keeps the fd until the write is done
+    writeFileSync(join(dir, 'cgroup.procs'), '');
+    const second = MigrationWarmup.open(layout, '0::/\n');
+    assert.ok(second);
+    second.begin();
+    second.stop();
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(readFileSync(join(dir, 'cgroup.procs'), 'utf8'), pid);
+    second.tick();
+    assert.equal(readFileSync(join(dir, 'cgroup.procs'), 'utf8'), pid, 'no tick after stop()');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
