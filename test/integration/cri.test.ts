@@ -4,8 +4,8 @@
 // with host networking (no CNI) is run with runtime_handler "tsrun", its sandbox (pause) image
 // and a busybox image are built here offline and imported into the k8s.io namespace.
 // Exercised: the pod sandbox, a container in it (create, start, status, list, exec, log file,
-// memory limit, stop, remove), the pod's stop and removal; tsrun's own state dir proves tsrun
-// (not runc) ran each of them. Not exercised: a kubelet, CNI networking, attach/exec streaming.
+// memory limit, a failing start, stop, remove), the pod's stop and removal; tsrun's own state
+// dir proves tsrun (not runc) ran them. Not exercised: a kubelet, CNI networking, streaming.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -185,6 +185,26 @@ test('the memory limit of the CRI container config is in the cgroup tsrun put th
     .split('\n')
     .find((l) => (v1 ? /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l) : l.startsWith('0::')));
   assert.equal(memoryLine?.replace(/^[^:]*:[^:]*:/, ''), cgroupsPath, "the container's init is in that cgroup");
+});
+
+test("a container whose command does not exist: StartContainer fails with tsrun's error naming it, nothing left", async () => {
+  needPod();
+  const bad = await client().call(R.CreateContainer, {
+    podSandboxId: podId,
+    sandboxConfig: podConfig,
+    config: { ...containerConfig, metadata: { name: 'no-such-binary', attempt: 0 }, command: ['/no/such/binary'], logPath: 'bad.log' },
+  });
+  const id = bad.containerId!;
+  await assert.rejects(client().call(R.StartContainer, { containerId: id }), (err: GrpcError) => {
+    assert.ok(err instanceof GrpcError, String(err));
+    assert.match(err.message, /^\/runtime\.v1\.RuntimeService\/StartContainer: UNKNOWN \(grpc-status 2\): .*\/no\/such\/binary/);
+    return true;
+  });
+  const st = await client().call(R.ContainerStatus, { containerId: id });
+  assert.equal(st.status?.state, ContainerState.CONTAINER_EXITED);
+  assert.ok(!existsSync(containerd.runtimeStateDir(id)), 'no tsrun state for the failed container');
+  assert.deepEqual(cgroupMounts().filter((m) => existsSync(join(m, containerd.cgroupParent, id))), [], 'no cgroup for the failed container');
+  await client().call(R.RemoveContainer, { containerId: id });
 });
 
 test('StopContainer ends it with SIGTERM (143) before the timeout; RemoveContainer leaves no state or cgroup', async () => {
