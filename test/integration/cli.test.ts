@@ -85,7 +85,7 @@ test('without --log an error is a text record on stderr', () => {
   assert.match(r.stderr, /^time="[^"]+" level=error msg="container does not exist"\n$/);
 });
 
-test('commands work from a removed working directory, as runc\'s do (a shim may run them from a bundle dir already removed)', (t) => {
+test("commands work from a removed working directory, as runc's do (a shim may run them from a bundle dir already removed)", (t) => {
   const dir = tempDir('gone-cwd');
   t.after(dir.cleanup);
   const cwd = join(dir.path, 'bundle');
