@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerState, CriClient, NamespaceMode, PodSandboxState, RuntimeService as R, type ContainerConfigMessage, type PodSandboxConfigMessage } from '../helpers/cri';
 import { GrpcError } from '../helpers/grpc';
@@ -28,6 +28,7 @@ const containerd = new PrivateContainerd({ runtimeBinary: TSRUN, sandboxImage: `
 let cri: CriClient | undefined;
 let podId = '';
 let containerId = '';
+let sandboxPid = 0;
 
 const hostNetwork = { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.POD, ipc: NamespaceMode.POD } };
 // No hostname: a pod on the host's network has the host's UTS namespace (the kubelet sets none).
@@ -124,6 +125,7 @@ test('RunPodSandbox with runtime_handler "tsrun": the pause container runs under
   assert.deepEqual(info.runtimeSpec.process.args, ['sleep', '2147483647'], 'the locally built sandbox_image');
   assert.ok(!info.runtimeSpec.linux.namespaces.some((ns: { type: string }) => ns.type === 'network'), 'host network: no network namespace');
   assertRunByTsrun(podId, info.pid);
+  sandboxPid = info.pid;
 });
 
 test('CreateContainer + StartContainer: a busybox container in the pod is RUNNING under tsrun', async () => {
@@ -205,6 +207,38 @@ test("a container whose command does not exist: StartContainer fails with tsrun'
   assert.ok(!existsSync(containerd.runtimeStateDir(id)), 'no tsrun state for the failed container');
   assert.deepEqual(cgroupMounts().filter((m) => existsSync(join(m, containerd.cgroupParent, id))), [], 'no cgroup for the failed container');
   await client().call(R.RemoveContainer, { containerId: id });
+});
+
+test("a container with its own pid namespace (the kubelet's default) joins the pod's ipc namespace, not its pid one", async () => {
+  needPod();
+  const own = await client().call(R.CreateContainer, {
+    podSandboxId: podId,
+    sandboxConfig: podConfig,
+    config: {
+      ...containerConfig,
+      metadata: { name: 'own-pid', attempt: 0 },
+      command: ['sleep', '600'],
+      logPath: 'own-pid.log',
+      linux: { securityContext: { namespaceOptions: { ...hostNetwork.namespaceOptions, pid: NamespaceMode.CONTAINER } } },
+    },
+  });
+  const id = own.containerId!;
+  // On a failure below, the teardown removes it with everything else.
+  await client().call(R.StartContainer, { containerId: id });
+  const init = await client().call(R.ExecSync, { containerId: id, cmd: ['cat', '/proc/1/cmdline'], timeout: 30n });
+  assert.equal(init.stdout?.toString(), 'sleep\x00600\x00', 'pid 1 is its own process');
+  const pid = verboseInfo((await client().call(R.ContainerStatus, { containerId: id, verbose: true })).info, 'ContainerStatus').pid;
+  assertRunByTsrun(id, pid);
+  const ns = (p: number, type: string) => readlinkSync(`/proc/${p}/ns/${type}`);
+  assert.equal(ns(pid, 'ipc'), ns(sandboxPid, 'ipc'), "the pod's ipc namespace");
+  assert.notEqual(ns(pid, 'pid'), ns(sandboxPid, 'pid'), 'a pid namespace of its own');
+  assert.equal(ns(pid, 'net'), ns(process.pid, 'net'), "the host's network namespace");
+  // timeout 0: SIGKILL at once (a pid 1 without a handler ignores SIGTERM)
+  await client().call(R.StopContainer, { containerId: id, timeout: 0n });
+  const st = await client().call(R.ContainerStatus, { containerId: id });
+  assert.deepEqual([st.status?.state, st.status?.exitCode], [ContainerState.CONTAINER_EXITED, 137]);
+  await client().call(R.RemoveContainer, { containerId: id });
+  assert.ok(!existsSync(containerd.runtimeStateDir(id)), 'no tsrun state left');
 });
 
 test('StopContainer ends it with SIGTERM (143) before the timeout; RemoveContainer leaves no state or cgroup', async () => {
