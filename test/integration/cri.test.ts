@@ -4,8 +4,9 @@
 // with host networking (no CNI) is run with runtime_handler "tsrun", its sandbox (pause) image
 // and a busybox image are built here offline and imported into the k8s.io namespace.
 // Exercised: the pod sandbox, a container in it (create, start, status, list, exec, log file,
-// memory limit, a failing start, stop, remove), the pod's stop and removal; tsrun's own state
-// dir proves tsrun (not runc) ran them. Not exercised: a kubelet, CNI networking, streaming.
+// memory limit, stop, remove), one with a pid namespace of its own, one that fails to start,
+// the pod's stop and removal; tsrun's own state dir proves tsrun (not runc) ran them.
+// Not exercised: a kubelet, CNI networking, the streaming calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -30,13 +31,14 @@ let podId = '';
 let containerId = '';
 let sandboxPid = 0;
 
-const hostNetwork = { namespaceOptions: { network: NamespaceMode.NODE, pid: NamespaceMode.POD, ipc: NamespaceMode.POD } };
+// The host's network (no CNI needed); the pod's pid (shareProcessNamespace) and ipc namespaces.
+const podNamespaces = { network: NamespaceMode.NODE, pid: NamespaceMode.POD, ipc: NamespaceMode.POD };
 // No hostname: a pod on the host's network has the host's UTS namespace (the kubelet sets none).
 const podConfig: PodSandboxConfigMessage = {
   metadata: { name: 'tsrun-pod', uid: `uid-${process.pid}`, namespace: 'tsrun-test', attempt: 0 },
   logDirectory: join(containerd.work, 'pod-logs'),
   labels: { app: 'tsrun-cri-test' },
-  linux: { cgroupParent: containerd.cgroupParent, securityContext: hostNetwork },
+  linux: { cgroupParent: containerd.cgroupParent, securityContext: { namespaceOptions: podNamespaces } },
 };
 const containerConfig: ContainerConfigMessage = {
   metadata: { name: 'busybox', attempt: 0 },
@@ -44,7 +46,7 @@ const containerConfig: ContainerConfigMessage = {
   command: ['sh', '-c', 'echo hello-from-cri; echo oops-from-cri >&2; exec sleep 600'],
   envs: [{ key: 'GREETING', value: 'hi-from-the-cri-config' }],
   logPath: 'busybox.log',
-  linux: { resources: { memoryLimitInBytes: MEMORY_LIMIT }, securityContext: { namespaceOptions: hostNetwork.namespaceOptions } },
+  linux: { resources: { memoryLimitInBytes: MEMORY_LIMIT }, securityContext: { namespaceOptions: podNamespaces } },
 };
 
 function client(): CriClient {
@@ -219,7 +221,7 @@ test("a container with its own pid namespace (the kubelet's default) joins the p
       metadata: { name: 'own-pid', attempt: 0 },
       command: ['sleep', '600'],
       logPath: 'own-pid.log',
-      linux: { securityContext: { namespaceOptions: { ...hostNetwork.namespaceOptions, pid: NamespaceMode.CONTAINER } } },
+      linux: { securityContext: { namespaceOptions: { ...podNamespaces, pid: NamespaceMode.CONTAINER } } },
     },
   });
   const id = own.containerId!;
