@@ -74,10 +74,23 @@ function createArgs<T>(y: Argv<T>) {
     .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a new session keyring for the container' });
 }
 
+/**
+ * yargs asks for the working directory, which fails once that directory has been removed (the
+ * runc shim runs tsrun from the bundle directory); runc works there. Nothing tsrun parses
+ * depends on it: a relative --bundle is resolved, or refused, where it is used.
+ */
+function workingDirectory(): string {
+  try {
+    return process.cwd();
+  } catch {
+    return '/';
+  }
+}
+
 export function buildCli(argv: string[]): Argv {
   // Loaded here, not at import: `--version` answers without paying for the parser.
-  const yargs = require('yargs/yargs') as (args: string[]) => Argv;
-  return yargs(argv)
+  const yargs = require('yargs/yargs') as (args: string[], cwd: string) => Argv;
+  return yargs(argv, workingDirectory())
     .scriptName('tsrun')
     .usage('tsrun: an OCI container runtime (runc-compatible)\n\nUsage: $0 [global options] <command> [command options]')
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'populate--': true })

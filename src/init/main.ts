@@ -19,6 +19,7 @@ import { enterRootfs, finishRootfs, prepareRootfs } from './rootfs';
 import { applySystemSettings } from './system';
 import { joinContainerKeyring } from './keyring';
 import { execUserProcess, planProcess, resolveExecutable } from './process';
+import { applyOomScoreAdj, planOomScoreAdj } from './process/oom';
 import { prepareSeccomp, type PreparedSeccomp } from '../seccomp';
 import { setupConsole } from './terminal';
 import { applyMemoryPolicy, checkMemoryPolicy, planMemoryPolicy, type PlannedMemoryPolicy } from './memory-policy';
@@ -85,6 +86,9 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     applySystemSettings(sys, spec); // sysctl before /proc/sys becomes read-only
     finishRootfs(sys, config);
     planProcess(spec.process, { personality: spec.linux?.personality });
+    // Now, as runc (nsexec, at create): an oom_score_adj this runtime may not set fails create,
+    // not the start after it (execUserProcess writes the same value again, which is allowed).
+    applyOomScoreAdj(planOomScoreAdj(spec.process.oomScoreAdj));
     const exe = resolveExecutable(spec.process);
     // As late as possible (the 7 MB container): once in the container's cgroup, whatever this
     // Node process faults in is charged to the container (pages already resident are not).

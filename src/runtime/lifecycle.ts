@@ -72,8 +72,15 @@ function waitForInitByte(fd: number, record: ContainerRecord): void {
 
 export function killContainer(ctx: CommandContext, id: string, signal: number, all: boolean): void {
   const { record, status } = current(ctx, id);
-  if (status === 'stopped') throw new CommandError('container not running');
   const cgroup = all ? containerCgroup(ctx, record) : undefined;
+  if (status === 'stopped') {
+    // As runc, `kill --all` still signals what is left in a stopped container's cgroup: without
+    // a pid namespace of its own, processes outlive the init (the runc shim kills them this
+    // way when the init exits, e.g. in a pod sharing its pid namespace). No cgroup: nothing to do.
+    if (!all) throw new CommandError('container not running');
+    if (cgroup?.exists()) cgroup.killAll(signal);
+    return;
+  }
   if (cgroup?.exists()) {
     // Every process in the cgroup (frozen meanwhile, so none escapes by forking), as runc.
     cgroup.killAll(signal);

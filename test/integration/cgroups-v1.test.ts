@@ -218,6 +218,23 @@ test('kill --all signals every process of the cgroup (a container sharing the ho
   assert.equal(existsSync(cg('pids', path)), false);
 });
 
+test('kill --all of a stopped container still kills what its init left in the cgroup (as runc; the shim relies on it)', async () => {
+  const id = uniqueId('killall-stopped');
+  const path = `${PARENT}/${id}`;
+  const c = config(['sh', '-c', 'sleep 1000 & exit 0'], path);
+  c.linux.namespaces = (c.linux.namespaces as Array<{ type: string }>).filter((n) => n.type !== 'pid');
+  assert.equal(rtFiles(['run', '--detach', '--bundle', makeBundle(c), id]).code, 0);
+  await waitFor(() => JSON.parse(rt(['state', id]).stdout).status === 'stopped', 'the init exited');
+  const left = pidsOf('pids', path);
+  assert.equal(left.length, 1, 'the background sleep outlived the init');
+  const k = rt(['kill', '--all', id, 'KILL']);
+  assert.equal(k.code, 0, k.stderr);
+  await waitFor(() => pidsOf('pids', path).length === 0, 'the leftover process killed');
+  assert.match(rt(['kill', id, 'KILL']).stderr, /container not running/, 'without --all a stopped container is still refused');
+  assert.equal(rt(['delete', id]).code, 0);
+  assert.equal(rt(['kill', '--all', id, 'KILL']).code, 1, 'a deleted container is not found');
+});
+
 test('failed creates leave no cgroup: a refused resource, a missing binary; --systemd-cgroup is refused', () => {
   const id1 = uniqueId('nocls');
   const r1 = rtFiles(['create', '--bundle', makeBundle(config(['true'], `${PARENT}/${id1}`, { network: { classID: 1048577 } })), id1]);

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tsrun, tempDir, uniqueId } from '../helpers/tsrun';
+import { spawnSync } from 'node:child_process';
+import { tsrun, tempDir, uniqueId, TSRUN } from '../helpers/tsrun';
 import { assertOfficiallyValid } from '../helpers/oci-schemas';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -82,6 +83,23 @@ test('without --log an error is a text record on stderr', () => {
   const r = tsrun(['--root', '/nonexistent-tsrun-root', 'state', 'nosuch']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^time="[^"]+" level=error msg="container does not exist"\n$/);
+});
+
+test("commands work from a removed working directory, as runc's do (a shim may run them from a bundle dir already removed)", (t) => {
+  const dir = tempDir('gone-cwd');
+  t.after(dir.cleanup);
+  const cwd = join(dir.path, 'bundle');
+  const fromRemovedCwd = (args: string[]) => {
+    mkdirSync(cwd, { recursive: true });
+    // The shell removes its own working directory, then becomes tsrun there.
+    return spawnSync('sh', ['-c', 'rmdir "$PWD" && exec "$@"', 'sh', TSRUN, '--root', join(dir.path, 'root'), ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  };
+  const del = fromRemovedCwd(['delete', '--force', 'nosuch']);
+  assert.equal(del.status, 0, del.stderr);
+  assert.equal(existsSync(cwd), false);
+  const state = fromRemovedCwd(['state', 'nosuch']);
+  assert.equal(state.status, 1);
+  assert.match(state.stderr, /msg="container does not exist"/);
 });
 
 test('invalid ids are rejected before touching the filesystem', (t) => {

@@ -2,10 +2,10 @@
 // codes, failures that must leave nothing behind, hooks and fd hygiene.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, readdirSync, readlinkSync, writeFileSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { tsrun, tsrunToFiles, uniqueId, TSRUN, type Result } from '../helpers/tsrun';
+import { tempDir, tsrun, tsrunToFiles, uniqueId, TSRUN, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot, hostMountCount } from '../helpers/bundle';
 import { waitFor } from '../helpers/wait';
 import { sigIgnWithoutGlibcReserved } from '../helpers/need';
@@ -172,6 +172,29 @@ test('bad bundles: malformed JSON, missing rootfs, missing binary: clear errors,
     assert.match(JSON.parse(readFileSync(log, 'utf8')).msg, message, 'the message in the log record');
     assert.ok(!existsSync(join(root, id)), `state left for ${bundle}`);
   }
+});
+
+test('an oom_score_adj this runtime may not set fails create (as runc), not the start after it, and leaves nothing', (t) => {
+  // Without CAP_SYS_RESOURCE (setpriv drops it from tsrun and what it starts, as on hosts and CI
+  // containers without it) lowering oom_score_adj is refused; -998 is what containerd gives pods.
+  const id = uniqueId('oom-create');
+  const config = baseConfig(['true']);
+  config.process.oomScoreAdj = -998;
+  const out = tempDir('oom-create');
+  t.after(out.cleanup);
+  const errFile = join(out.path, 'stderr');
+  const err = openSync(errFile, 'w');
+  let r: ReturnType<typeof spawnSync>;
+  try {
+    // Output to a file: a create that succeeds leaves its init holding the stdio it was given.
+    r = spawnSync('setpriv', ['--bounding-set=-sys_resource', TSRUN, '--root', root, 'create', '--bundle', makeBundle(config), id], { stdio: ['ignore', 'ignore', err], timeout: 30_000 });
+  } finally {
+    closeSync(err);
+  }
+  const stderr = readFileSync(errFile, 'utf8');
+  assert.equal(r.status, 1, stderr);
+  assert.match(stderr, /setting oom_score_adj to -998: EACCES: Permission denied \(lowering it needs CAP_SYS_RESOURCE\)/);
+  assert.ok(!existsSync(join(root, id)), 'no state left');
 });
 
 test('a duplicate id is refused and the first container is untouched', () => {
