@@ -5,7 +5,7 @@ import type { CommandContext } from '../cli/context';
 import { CommandError } from '../cli/context';
 import type { Spec } from '../spec';
 import type { ContainerRecord } from '../state/store';
-import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager } from '../cgroups';
+import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager, type CgroupRecord } from '../cgroups';
 import { CgroupFileError, sleepMs } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
 import { noteCreating } from './creating';
@@ -16,7 +16,8 @@ import { noteCreating } from './creating';
  * "no cgroup" rather than a failure, as with runc.
  */
 export function createContainerCgroup(ctx: CommandContext, spec: Spec, id: string): CgroupManager | undefined {
-  const manager = newContainerCgroup(spec, id, { warn: (m) => ctx.logger.warn(m) });
+  const warn = (m: string) => ctx.logger.warn(m);
+  const manager = ctx.options.systemdCgroup ? systemdDriver().newSystemdCgroup(spec, id, { warn }) : newContainerCgroup(spec, id, { warn });
   // Before any directory exists: a create killed from here on leaves `delete --force` the paths.
   noteCreating(ctx.store.dir(id), { cgroup: manager.record() });
   try {
@@ -36,6 +37,20 @@ export function createContainerCgroup(ctx: CommandContext, spec: Spec, id: strin
   return manager;
 }
 
+/** The systemd driver and its D-Bus client: loaded only when a container uses them. */
+function systemdDriver(): typeof import('../cgroups/systemd') {
+  return require('../cgroups/systemd') as typeof import('../cgroups/systemd');
+}
+
+/**
+ * Puts the init into its cgroup: a systemd unit is started with it (and the resources are
+ * applied then); a cgroupfs cgroup, made at create, is joined.
+ */
+export async function joinInit(manager: CgroupManager | undefined, pid: number): Promise<void> {
+  if (manager?.service) await manager.service.start(pid);
+  else manager?.join(pid);
+}
+
 /** Host mount point of each hierarchy → the container's directory in it (for `cgroup` mounts). */
 export function cgroupMountDirs(manager: CgroupManager | undefined): Record<string, string> | undefined {
   if (!manager) return undefined;
@@ -51,7 +66,13 @@ export function cgroupMountDirs(manager: CgroupManager | undefined): Record<stri
 /** The cgroup of an existing container, or undefined when it has none. */
 export function containerCgroup(ctx: CommandContext, record: ContainerRecord): CgroupManager | undefined {
   if (!record.cgroup) return undefined;
-  return loadCgroup(record.cgroup, { warn: (m) => ctx.logger.warn(m) });
+  return recordedCgroup(record.cgroup, (m) => ctx.logger.warn(m));
+}
+
+/** The manager of a recorded cgroup (state.json or a create's note), whichever driver made it. */
+export function recordedCgroup(record: CgroupRecord, warn: (m: string) => void): CgroupManager {
+  if (record.systemd) return systemdDriver().loadSystemdCgroup(record, { warn });
+  return loadCgroup(record, { warn });
 }
 
 /** Like containerCgroup, for commands that cannot work without one (pause, update, events...). */
@@ -81,16 +102,29 @@ export function killAndDestroy(manager: CgroupManager, timeoutMs = 10_000): void
   manager.destroy();
 }
 
+/** killAndDestroy, then the service manager (systemd) is told the cgroup is gone. */
+export async function removeContainerCgroup(manager: CgroupManager, timeoutMs = 10_000): Promise<void> {
+  try {
+    killAndDestroy(manager, timeoutMs);
+  } finally {
+    await manager.service?.stop();
+  }
+}
+
 /**
  * After a failed create: the init (already sent SIGKILL) must leave the cgroup before its
  * directories can go. Only the init is waited for; anything else in a cgroup the config shared
  * with others is not ours to kill (rmdir then fails with EBUSY, and that is reported).
  */
-export function removeAfterFailedCreate(manager: CgroupManager, initPid: number, timeoutMs = 5_000): void {
+export async function removeAfterFailedCreate(manager: CgroupManager, initPid: number, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (initPid > 0 && manager.exists() && manager.pids().includes(initPid)) {
-    if (Date.now() > deadline) break;
-    sleepMs(2);
+  try {
+    while (initPid > 0 && manager.exists() && manager.pids().includes(initPid)) {
+      if (Date.now() > deadline) break;
+      sleepMs(2);
+    }
+    manager.destroy();
+  } finally {
+    await manager.service?.stop();
   }
-  manager.destroy();
 }
