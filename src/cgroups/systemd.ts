@@ -19,6 +19,7 @@ import { CgroupResourceError, type CgroupManager, type CgroupRecord, type Cgroup
 import { DeviceEmulator, type DeviceRule } from './devices';
 import { blkioToIoWeight, sharesToWeight, swapToV2 } from './v2';
 import { isSet } from './common';
+import { CgroupFileError } from './fs';
 import { isDBusError, prop, SystemdClient, systemdTarget, SystemdUnreachableError, type SystemdTarget, type UnitProperty } from '../dbus/systemd';
 
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -378,11 +379,12 @@ export class SystemdCgroupManager implements CgroupManager {
   isFrozen(): boolean {
     return this.inner.isFrozen();
   }
+  /** systemd removes the unit's directories by itself once the cgroup is empty: gone is empty. */
   pids(): number[] {
-    return this.inner.pids();
+    return goneIsEmpty(() => this.inner.pids(), []);
   }
   killAll(signal: number): void {
-    this.inner.killAll(signal);
+    goneIsEmpty(() => this.inner.killAll(signal), undefined);
   }
   stats(): CgroupStats {
     return this.inner.stats();
@@ -391,7 +393,7 @@ export class SystemdCgroupManager implements CgroupManager {
     return this.inner.oomKillCount();
   }
   exists(): boolean {
-    return this.inner.exists();
+    return goneIsEmpty(() => this.inner.exists(), false);
   }
   destroy(): void {
     this.inner.destroy();
@@ -400,6 +402,15 @@ export class SystemdCgroupManager implements CgroupManager {
     const rec = this.inner.record();
     if (this.pending && rec.resources === undefined && isSet(this.pending.resources)) rec.resources = JSON.parse(JSON.stringify(this.pending.resources)) as LinuxResources;
     return { ...rec, systemd: { unit: this.unit.unit, slice: this.unit.slice } };
+  }
+}
+
+function goneIsEmpty<T>(fn: () => T, empty: T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof CgroupFileError && err.code === 'ENOENT') return empty;
+    throw err;
   }
 }
 

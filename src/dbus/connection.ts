@@ -228,12 +228,15 @@ export class DBusConnection {
 }
 
 /**
- * SASL EXTERNAL: a nul byte, "AUTH EXTERNAL <uid in hex>", the server's "OK <guid>", "BEGIN".
- * Returns whatever arrived after the OK line (nothing, normally).
+ * SASL EXTERNAL: a nul byte, "AUTH EXTERNAL <uid in hex>" and "BEGIN" in one write (pipelined,
+ * as sd-bus's own client does), then the server's "OK <guid>". BEGIN must not travel with the
+ * first message: systemd's server (sd-bus) leaves message bytes that arrived in the same read
+ * as BEGIN unprocessed until more data comes, so a call sent right after a separate BEGIN
+ * often gets no reply. Returns whatever arrived after the OK line (nothing, normally).
  */
 async function authenticate(socket: Socket, shown: string, timeoutMs: number): Promise<Buffer> {
   const uid = String(process.geteuid?.() ?? process.getuid?.() ?? 0);
-  socket.write(Buffer.concat([Buffer.from([0]), Buffer.from(`AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\n`, 'ascii')]));
+  socket.write(Buffer.concat([Buffer.from([0]), Buffer.from(`AUTH EXTERNAL ${Buffer.from(uid, 'ascii').toString('hex')}\r\nBEGIN\r\n`, 'ascii')]));
   const line = await new Promise<{ line: string; rest: Buffer }>((resolve, reject) => {
     let got = Buffer.alloc(0);
     const done = (err?: Error, v?: { line: string; rest: Buffer }) => {
@@ -258,9 +261,7 @@ async function authenticate(socket: Socket, shown: string, timeoutMs: number): P
     socket.once('close', onClose);
   });
   if (!line.line.startsWith('OK ')) {
-    socket.write('CANCEL\r\n');
     throw new DBusConnectionError(`${shown}: authentication as uid ${uid} with SASL EXTERNAL was refused: ${JSON.stringify(line.line)}`);
   }
-  socket.write('BEGIN\r\n');
   return line.rest;
 }

@@ -84,31 +84,23 @@ export function requireCgroup(ctx: CommandContext, record: ContainerRecord): Cgr
 
 /**
  * SIGKILLs whatever is left in the cgroup, waits (bounded) until it is empty, and removes it.
- * The init just killed may take a moment to leave its cgroup.
+ * The init just killed may take a moment to leave its cgroup. A service manager that owns the
+ * cgroup (systemd) is told first, while its directories still exist: systemd's stop job waits
+ * for its cgroup to be empty, which it cannot see in a directory already removed.
  */
-export function killAndDestroy(manager: CgroupManager, timeoutMs = 10_000): void {
-  if (!manager.exists()) {
-    manager.destroy(); // other hierarchies may still have the directory
-    return;
-  }
-  const deadline = Date.now() + timeoutMs;
-  let pids = manager.pids();
-  while (pids.length > 0) {
-    manager.killAll(9);
-    if (Date.now() > deadline) throw new CommandError(`processes ${pids.join(', ')} of the container's cgroup did not die after SIGKILL`);
-    sleepMs(2);
-    pids = manager.pids();
-  }
-  manager.destroy();
-}
-
-/** killAndDestroy, then the service manager (systemd) is told the cgroup is gone. */
 export async function removeContainerCgroup(manager: CgroupManager, timeoutMs = 10_000): Promise<void> {
-  try {
-    killAndDestroy(manager, timeoutMs);
-  } finally {
-    await manager.service?.stop();
+  if (manager.exists()) {
+    const deadline = Date.now() + timeoutMs;
+    let pids = manager.pids();
+    while (pids.length > 0) {
+      manager.killAll(9);
+      if (Date.now() > deadline) throw new CommandError(`processes ${pids.join(', ')} of the container's cgroup did not die after SIGKILL`);
+      sleepMs(2);
+      pids = manager.pids();
+    }
   }
+  await manager.service?.stop();
+  manager.destroy(); // also what no service manager made (other hierarchies may still have the directory)
 }
 
 /**
@@ -118,13 +110,10 @@ export async function removeContainerCgroup(manager: CgroupManager, timeoutMs = 
  */
 export async function removeAfterFailedCreate(manager: CgroupManager, initPid: number, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  try {
-    while (initPid > 0 && manager.exists() && manager.pids().includes(initPid)) {
-      if (Date.now() > deadline) break;
-      sleepMs(2);
-    }
-    manager.destroy();
-  } finally {
-    await manager.service?.stop();
+  while (initPid > 0 && manager.exists() && manager.pids().includes(initPid)) {
+    if (Date.now() > deadline) break;
+    sleepMs(2);
   }
+  await manager.service?.stop();
+  manager.destroy();
 }
