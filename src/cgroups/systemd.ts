@@ -416,6 +416,8 @@ function goneIsEmpty<T>(fn: () => T, empty: T): T {
 
 /** The driver for a new container: its unit from linux.cgroupsPath, its directories as systemd will name them. */
 export function newSystemdCgroup(spec: Spec, id: string, options: SystemdManagerOptions = {}): SystemdCgroupManager {
+  const extra = Object.keys(spec.annotations ?? {}).find((k) => k.startsWith('org.systemd.property.'));
+  if (extra !== undefined) throw new CgroupResourceError(`annotations: ${JSON.stringify(extra)}: unit properties from annotations are not supported by tsrun's systemd driver`);
   const unit = parseSystemdCgroupsPath(spec.linux?.cgroupsPath, id);
   const layout = options.layout ?? hostLayout();
   const dir = unit.type === 'Slice' ? expandSlice(unit.unit) : posix.join(expandSlice(unit.slice), unit.unit);

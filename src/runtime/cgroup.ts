@@ -6,7 +6,9 @@ import { CommandError } from '../cli/context';
 import type { Spec } from '../spec';
 import type { ContainerRecord } from '../state/store';
 import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager, type CgroupRecord } from '../cgroups';
-import { CgroupFileError, sleepMs } from '../cgroups/fs';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { CgroupFileError, nodeCgroupFs, sleepMs, writePid } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
 import { noteCreating } from './creating';
 
@@ -49,6 +51,28 @@ function systemdDriver(): typeof import('../cgroups/systemd') {
 export async function joinInit(manager: CgroupManager | undefined, pid: number): Promise<void> {
   if (manager?.service) await manager.service.start(pid);
   else manager?.join(pid);
+}
+
+/**
+ * Puts an `exec`'d process into the container's cgroup. On cgroup v2 a cgroup with children
+ * that have controllers takes no process (EBUSY: "no internal processes"), which is the case
+ * when the container runs its own service manager (systemd inside made init.scope and
+ * friends): the process then joins the init's own cgroup, as runc does.
+ */
+export function joinExec(manager: CgroupManager | undefined, pid: number, initPid: number): void {
+  if (!manager) return;
+  try {
+    manager.join(pid);
+  } catch (err) {
+    const { driver, paths, mounts } = manager.record();
+    const dir = paths[''];
+    const mount = mounts[''];
+    if (driver !== 'v2' || !(err instanceof CgroupFileError) || err.code !== 'EBUSY' || dir === undefined || mount === undefined) throw err;
+    const own = /^0::(\/.*)$/m.exec(readFileSync(`/proc/${initPid}/cgroup`, 'utf8'))?.[1];
+    const initDir = own === undefined ? undefined : posix.join(mount, own);
+    if (initDir === undefined || !initDir.startsWith(dir + '/')) throw err;
+    writePid(nodeCgroupFs, initDir, pid);
+  }
 }
 
 /** Host mount point of each hierarchy → the container's directory in it (for `cgroup` mounts). */

@@ -12,7 +12,7 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
-import { containerCgroup } from './cgroup';
+import { containerCgroup, joinExec } from './cgroup';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
 import { closeConsole, openConsole, receiveMaster, TerminalProxy, type ConsoleEndpoints } from './console';
@@ -94,7 +94,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     let reply = await child.channel.receive();
     if (reply.type === 'cgroup') {
       // The process joins the container's cgroup before it runs anything of the container's.
-      await child.channel.answer(() => cgroup?.join(child.pid));
+      await child.channel.answer(() => joinExec(cgroup, child.pid, record.pid));
       reply = await child.channel.receive();
     }
     if (reply.type === 'error') throw new CommandError(reply.message);

@@ -21,6 +21,8 @@ const root = stateRoot('systemd-real');
 const OUTER = uniqueId('systemd');
 const OUTER_CGROUP = `/tsrun-test-systemd-${process.pid}`;
 const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
+/** A pure cgroup v2 host (the VM lane, scripts/vm), else this machine's v1 hybrid layout. */
+const V2 = layout.mode === 'v2';
 const work = tempDir('systemd-real');
 
 /** The capabilities this runtime holds (the container may not have more). */
@@ -88,7 +90,7 @@ function systemdBundle(): string {
  * A command in the systemd container (stdio to files: a container created in there keeps the
  * stdio it was given, and a pipe would stay open).
  */
-const inSystemd = (args: string[]): Result => tsrunToFiles(['--root', root, 'exec', OUTER, ...args]);
+const inSystemd = (args: string[]): Result => tsrunToFiles(['--root', root, 'exec', OUTER, ...args], { timeout: 120_000 });
 /** tsrun inside the systemd container, with its own state root there. */
 const inner = (args: string[]): Result => inSystemd([join(REPO, 'bin', 'tsrun'), '--root', '/run/tsrun-inner', ...args]);
 const sh = (script: string): string => {
@@ -112,15 +114,15 @@ function innerBundle(cgroupsPath: string | undefined, resources?: object): void 
 
 before(async () => {
   need(existsSync(SYSTEMD), `${SYSTEMD} (Debian package systemd)`);
-  need(layout.mode === 'hybrid', `the cgroup v1 hybrid host these checks are written for (found ${layout.mode})`);
+  need(layout.mode !== 'v1', 'a cgroup2 hierarchy (v2 or hybrid) for systemd 252');
   const bundle = systemdBundle();
   const created = tsrunToFiles(['--root', root, 'create', '--bundle', bundle, OUTER]);
   assert.equal(created.code, 0, created.stderr);
   assert.equal(tsrun(['--root', root, 'start', OUTER]).code, 0);
   const pid = (JSON.parse(tsrun(['--root', root, 'state', OUTER]).stdout) as { pid: number }).pid;
   // Booted: the private socket exists and the manager says it is running.
-  await waitFor(() => existsSync(`/proc/${pid}/root/run/systemd/private`), 'systemd private socket', 20_000);
-  await waitFor(() => /^(running|degraded)$/m.test(inSystemd(['/usr/bin/systemctl', 'is-system-running']).stdout), 'systemd running', 20_000);
+  await waitFor(() => existsSync(`/proc/${pid}/root/run/systemd/private`), 'systemd private socket', 120_000);
+  await waitFor(() => /^(running|degraded)$/m.test(inSystemd(['/usr/bin/systemctl', 'is-system-running']).stdout), 'systemd running', 120_000);
 });
 
 after(() => {
@@ -146,43 +148,53 @@ test('systemd 252 as PID 1 makes the scope with the init, takes the limits, and 
   assert.equal(run.code, 0, run.stderr);
   const pid = (JSON.parse(inner(['state', id]).stdout) as { pid: number }).pid;
 
-  // What systemd says about the unit.
-  const p = show(unit, ['ActiveState', 'Slice', 'ControlGroup', 'Delegate', 'MemoryLimit', 'TasksMax', 'CPUShares', 'CPUQuotaPerSecUSec', 'DevicePolicy', 'Description', 'MainPID']);
+  // What systemd says about the unit (v1: MemoryLimit/CPUShares; v2: MemoryMax/CPUWeight).
+  const memProp = V2 ? 'MemoryMax' : 'MemoryLimit';
+  const p = show(unit, ['ActiveState', 'Slice', 'ControlGroup', 'Delegate', memProp, 'TasksMax', V2 ? 'CPUWeight' : 'CPUShares', 'CPUQuotaPerSecUSec', 'DevicePolicy', 'Description']);
   assert.equal(p.ActiveState, 'active');
   assert.equal(p.Slice, 'system.slice');
   assert.equal(p.ControlGroup, `/system.slice/${unit}`);
   assert.equal(p.Delegate, 'yes');
-  assert.equal(p.MemoryLimit, String(64 << 20));
+  assert.equal(p[memProp], String(64 << 20));
   assert.equal(p.TasksMax, '42');
-  assert.equal(p.CPUShares, '512');
+  if (V2) assert.equal(p.CPUWeight, '20', 'shares 512 as a weight');
+  else assert.equal(p.CPUShares, '512');
   assert.equal(p.CPUQuotaPerSecUSec, '500ms');
   assert.equal(p.DevicePolicy, 'strict');
   assert.equal(p.Description, `tsrun container ${id}`);
 
-  // The init in the unit's directory of every hierarchy (systemd's and those tsrun's file
-  // driver made), the limits in the files.
-  const hierarchies = ['systemd', 'memory', 'pids', 'cpu', 'cpuset', 'devices', 'freezer', 'blkio', ...(layout.unified ? ['unified'] : [])];
+  // The init in the unit's directory of every hierarchy (systemd's and, on v1, those tsrun's
+  // file driver made), the limits in the files.
+  const dir = (h: string) => (V2 ? `/sys/fs/cgroup/system.slice/${unit}` : `/sys/fs/cgroup/${h}/system.slice/${unit}`);
+  const hierarchies = V2 ? [''] : ['systemd', 'memory', 'pids', 'cpu', 'cpuset', 'devices', 'freezer', 'blkio', ...(layout.unified ? ['unified'] : [])];
   for (const h of hierarchies) {
-    assert.deepEqual(sh(`cat /sys/fs/cgroup/${h}/system.slice/${unit}/cgroup.procs`).trim().split('\n'), [String(pid)], `${h}: the init`);
+    assert.deepEqual(sh(`cat ${dir(h)}/cgroup.procs`).trim().split('\n'), [String(pid)], `${h || 'cgroup2'}: the init`);
   }
-  const file = (h: string, f: string) => sh(`cat /sys/fs/cgroup/${h}/system.slice/${unit}/${f}`).trim();
-  assert.equal(file('memory', 'memory.limit_in_bytes'), String(64 << 20));
-  assert.equal(file('pids', 'pids.max'), '42');
-  assert.equal(file('cpu', 'cpu.cfs_quota_us'), '50000');
-  assert.equal(file('cpu', 'cpu.shares'), '512');
-  assert.match(file('devices', 'devices.list'), /^c 136:\* rwm$/m);
+  const file = (h: string, f: string) => sh(`cat ${dir(h)}/${f}`).trim();
+  if (V2) {
+    assert.equal(file('', 'memory.max'), String(64 << 20));
+    assert.equal(file('', 'pids.max'), '42');
+    assert.equal(file('', 'cpu.max'), '50000 100000');
+    assert.equal(file('', 'cpu.weight'), '20');
+  } else {
+    assert.equal(file('memory', 'memory.limit_in_bytes'), String(64 << 20));
+    assert.equal(file('pids', 'pids.max'), '42');
+    assert.equal(file('cpu', 'cpu.cfs_quota_us'), '50000');
+    assert.equal(file('cpu', 'cpu.shares'), '512');
+    assert.match(file('devices', 'devices.list'), /^c 136:\* rwm$/m);
+  }
 
   // exec joins the scope; update goes through systemd and the files; pause/resume.
   const cg = inner(['exec', id, 'cat', '/proc/self/cgroup']);
   assert.equal(cg.code, 0, cg.stderr);
-  assert.match(cg.stdout, new RegExp(`^\\d+:memory:/system\\.slice/${unit.replace(/\./g, '\\.')}$`, 'm'));
+  assert.match(cg.stdout, new RegExp(`^\\d+:${V2 ? '' : 'memory'}:/system\\.slice/${unit.replace(/\./g, '\\.')}$`, 'm'));
   const upd = inner(['update', '--memory', String(128 << 20), '--pids-limit', '77', id]);
   assert.equal(upd.code, 0, upd.stderr);
-  const after = show(unit, ['MemoryLimit', 'TasksMax']);
-  assert.deepEqual(after, { MemoryLimit: String(128 << 20), TasksMax: '77' });
-  assert.equal(file('memory', 'memory.limit_in_bytes'), String(128 << 20));
+  assert.deepEqual(show(unit, [memProp, 'TasksMax']), { [memProp]: String(128 << 20), TasksMax: '77' });
+  assert.equal(V2 ? file('', 'memory.max') : file('memory', 'memory.limit_in_bytes'), String(128 << 20));
   assert.equal(inner(['pause', id]).code, 0);
-  assert.equal(file('freezer', 'freezer.state'), 'FROZEN');
+  if (V2) assert.equal(file('', 'cgroup.freeze'), '1');
+  else assert.equal(file('freezer', 'freezer.state'), 'FROZEN');
   assert.equal(JSON.parse(inner(['state', id]).stdout).status, 'paused');
   assert.equal(inner(['resume', id]).code, 0);
   const stats = inner(['events', '--stats', id]);
@@ -192,7 +204,7 @@ test('systemd 252 as PID 1 makes the scope with the init, takes the limits, and 
   const del = inner(['delete', '--force', id]);
   assert.equal(del.code, 0, del.stderr);
   assert.equal(show(unit, ['LoadState']).LoadState, 'not-found');
-  assert.equal(sh(`ls -d /sys/fs/cgroup/*/system.slice/${unit} 2>/dev/null || true`).trim(), '');
+  assert.equal(sh(`ls -d /sys/fs/cgroup/system.slice/${unit} /sys/fs/cgroup/*/system.slice/${unit} 2>/dev/null || true`).trim(), '');
 });
 
 test('no cgroupsPath: system.slice/tsrun-ID.scope; a nested slice of our own; a bad slice is refused before anything starts', () => {
@@ -210,9 +222,9 @@ test('no cgroupsPath: system.slice/tsrun-ID.scope; a nested slice of our own; a 
   const run = inner(['--systemd-cgroup', 'run', '--detach', '--bundle', '/inner', id2]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(show(`tsrun-${id2}.scope`, ['ControlGroup']).ControlGroup, `/tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope`);
-  assert.equal(sh(`cat /sys/fs/cgroup/pids/tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope/pids.max`).trim(), '9');
+  assert.equal(sh(`cat /sys/fs/cgroup/${V2 ? '' : 'pids/'}tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope/pids.max`).trim(), '9');
   assert.equal(inner(['delete', '--force', id2]).code, 0);
-  assert.equal(sh(`ls -d /sys/fs/cgroup/*/tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope 2>/dev/null || true`).trim(), '');
+  assert.equal(sh(`ls -d /sys/fs/cgroup/tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope /sys/fs/cgroup/*/tsrun.slice/tsrun-test.slice/tsrun-${id2}.scope 2>/dev/null || true`).trim(), '');
 
   const id3 = uniqueId('bad');
   innerBundle('no-dots:tsrun:x');

@@ -2,7 +2,7 @@
 // unit properties for v1 and v2, device rules, where systemd is reached.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deviceProperties, expandSlice, parseSystemdCgroupsPath, rangeToBits, resourceProperties, unitProperties } from '../../src/cgroups/systemd';
+import { deviceProperties, expandSlice, newSystemdCgroup, parseSystemdCgroupsPath, rangeToBits, resourceProperties, unitProperties } from '../../src/cgroups/systemd';
 import { systemdTarget, SYSTEMD_PRIVATE_SOCKET, SYSTEM_BUS_SOCKET } from '../../src/dbus/systemd';
 import { Variant } from '../../src/dbus/marshal';
 import type { DeviceRule } from '../../src/cgroups/devices';
@@ -113,4 +113,9 @@ test('where systemd is reached: DBUS_SYSTEM_BUS_ADDRESS, else the private socket
   assert.deepEqual(systemdTarget({}, 0), { path: SYSTEMD_PRIVATE_SOCKET, bus: false });
   assert.deepEqual(systemdTarget({}, 1000), { path: SYSTEM_BUS_SOCKET, bus: true });
   assert.throws(() => systemdTarget({ DBUS_SYSTEM_BUS_ADDRESS: 'tcp:host=a,port=1' }, 0), /no unix:path= or unix:abstract= socket/);
+});
+
+test('org.systemd.property.* annotations are refused rather than ignored', () => {
+  const spec = { ociVersion: '1.3.0', annotations: { 'org.systemd.property.TimeoutStopUSec': 'uint64 1000000' }, linux: {} };
+  assert.throws(() => newSystemdCgroup(spec, 'x', { layout: { mode: 'v2', v1: [], unified: { mountPoint: '/sys/fs/cgroup', root: '/' } }, selfCgroup: '0::/\n' }), /annotations: "org\.systemd\.property\.TimeoutStopUSec": unit properties from annotations are not supported/);
 });
