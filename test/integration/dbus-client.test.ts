@@ -7,6 +7,7 @@ import { DBusConnection, DBusConnectionError, DBusError, socketPathOf } from '..
 import { Variant } from '../../src/dbus/marshal';
 import type { DBusMessage } from '../../src/dbus/message';
 import { startPrivateBus, type PrivateBus } from '../helpers/dbus-bus';
+import { SystemdClient, SystemdUnreachableError } from '../../src/dbus/systemd';
 
 let bus: PrivateBus;
 const open: DBusConnection[] = [];
@@ -100,4 +101,39 @@ test('an unreachable socket is named in the error; a closed peer fails pending c
   const pending = client.call({ destination: 'org.tsrun.Silent', path: '/x', member: 'Wait', timeoutMs: 5_000 });
   client.close();
   await assert.rejects(pending, /connection closed/);
+});
+
+test('the systemd client: JobRemoved before or after the reply, job results, no systemd on the bus', async () => {
+  const target = { path: socketPathOf(bus.address), bus: true };
+  // No org.freedesktop.systemd1 on this bus yet.
+  await assert.rejects(SystemdClient.connect(target, 5_000), (err: unknown) => err instanceof SystemdUnreachableError && /no org\.freedesktop\.systemd1 on the bus/.test(err.message));
+
+  const peer = await connect();
+  await peer.call({ ...DBUS, member: 'RequestName', signature: 'su', body: ['org.freedesktop.systemd1', 4] });
+  let job = 0;
+  peer.onMethodCall((m) => {
+    const path = `/org/freedesktop/systemd1/job/${++job}`;
+    const removed = (result: string) => peer.emitSignal('/org/freedesktop/systemd1', 'org.freedesktop.systemd1.Manager', 'JobRemoved', 'uoss', [job, path, m.body![0] as string, result]);
+    if (m.member === 'Subscribe') return peer.reply(m);
+    if (m.member === 'StartTransientUnit') {
+      // the signal overtakes the reply: the client must keep it until it knows the job's path
+      removed('done');
+      return peer.reply(m, 'o', [path]);
+    }
+    if (m.member === 'StopUnit') {
+      peer.reply(m, 'o', [path]);
+      setTimeout(() => removed('canceled'), 50);
+      return;
+    }
+    return peer.replyError(m, 'org.freedesktop.systemd1.NoSuchUnit', 'nope');
+  });
+  const client = await SystemdClient.connect(target, 5_000);
+  try {
+    assert.equal(await client.startTransientUnit('x.scope', []), 'done');
+    assert.equal(await client.stopUnit('x.scope'), 'canceled');
+    await assert.rejects(client.resetFailedUnit('x.scope'), /ResetFailedUnit on org\.freedesktop\.systemd1: org\.freedesktop\.systemd1\.NoSuchUnit: nope/);
+    assert.equal(await client.systemdVersion(), -1, 'no Version property: unknown');
+  } finally {
+    client.close();
+  }
 });
