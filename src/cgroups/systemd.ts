@@ -242,6 +242,8 @@ export class SystemdCgroupManager implements CgroupManager {
   private pending: CgroupResources | undefined;
   /** systemd could not be reached by this process: nothing was started, nothing to stop. */
   private unreachable = false;
+  /** A new container whose unit was never asked for (create failed before its init joined). */
+  private notStarted = false;
 
   constructor(
     private readonly unit: SystemdUnitName,
@@ -282,9 +284,11 @@ export class SystemdCgroupManager implements CgroupManager {
   create(r: CgroupResources): void {
     unitProperties(this.unit, '', 1, this.mode, r, Number.MAX_SAFE_INTEGER, () => undefined); // throws on values systemd cannot take
     this.pending = r;
+    this.notStarted = true;
   }
 
   private async start(pid: number): Promise<void> {
+    this.notStarted = false;
     const r = this.pending ?? { resources: {} };
     const client = await this.connect();
     try {
@@ -342,7 +346,7 @@ export class SystemdCgroupManager implements CgroupManager {
   }
 
   private async stop(): Promise<void> {
-    if (this.unreachable) return;
+    if (this.unreachable || this.notStarted) return;
     let client: SystemdClient;
     try {
       client = await this.connect();
