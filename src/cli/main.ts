@@ -9,8 +9,15 @@ import { CommandError, type CommandArgs, type CommandContext, type GlobalOptions
 
 type Handler = (ctx: CommandContext, args: CommandArgs) => Promise<number | void> | number | void;
 
-/** Wraps a lazily imported command so every failure is logged once and sets the exit code. */
-function run(load: () => Promise<{ default: Handler }>) {
+type Loaded = { default: Handler };
+
+/**
+ * Wraps a lazily loaded command so every failure is logged once and sets the exit code.
+ * `load` is an import() or, for create/run/exec, a require(): those then run synchronously up to
+ * the point where they wait for the container's init, so yargs' own work after calling the
+ * handler (it builds the help text) happens while the init starts rather than before.
+ */
+function run(load: () => Promise<Loaded> | Loaded) {
   return async (args: ArgumentsCamelCase<Record<string, unknown>>): Promise<void> => {
     let logger = new Logger({ file: typeof args.log === 'string' ? args.log : undefined, format: args.logFormat === 'json' ? 'json' : 'text', debug: false });
     try {
@@ -21,7 +28,8 @@ function run(load: () => Promise<{ default: Handler }>) {
         logger,
         store: new StateStore(options.root, () => require('../linux/syscalls').linux()),
       };
-      const handler = (await load()).default;
+      const loaded = load();
+      const handler = (loaded instanceof Promise ? await loaded : loaded).default;
       const code = await handler(ctx, args);
       process.exitCode = typeof code === 'number' ? code : 0;
     } catch (err) {
@@ -87,7 +95,7 @@ export function buildCli(argv: string[]): Argv {
         y.option('bundle', { alias: 'b', type: 'string', describe: 'path to the root of the bundle directory' }),
       run(() => import('../commands/spec')),
     )
-    .command('create <container-id>', 'create a container', createArgs, run(() => import('../commands/create')))
+    .command('create <container-id>', 'create a container', createArgs, run(() => require('../commands/create') as typeof import('../commands/create')))
     .command('start <container-id>', 'executes the user defined process in a created container', idArg, run(() => import('../commands/start')))
     .command(
       'run <container-id>',
@@ -96,7 +104,7 @@ export function buildCli(argv: string[]): Argv {
         createArgs(y)
           .option('detach', { alias: 'd', type: 'boolean', default: false, describe: 'detach from the container\'s process' })
           .option('keep', { type: 'boolean', default: false, describe: 'do not delete the container after it exits' }),
-      run(() => import('../commands/run')),
+      run(() => require('../commands/run') as typeof import('../commands/run')),
     )
     .command(
       'exec <container-id>',
@@ -115,7 +123,7 @@ export function buildCli(argv: string[]): Argv {
           .option('preserve-fds', { type: 'string', default: '0', describe: 'pass N additional file descriptors to the process' })
           .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'allocate a pseudo-TTY' })
           .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console pseudoterminal' }),
-      run(() => import('../commands/exec')),
+      run(() => require('../commands/exec') as typeof import('../commands/exec')),
     )
     .command(
       'kill <container-id> [signal]',

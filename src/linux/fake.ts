@@ -326,6 +326,15 @@ export class FakeSyscalls implements Syscalls {
       return Promise.reject(err);
     }
   }
+  spawn(path: string, argv: readonly string[], envp: readonly string[], fds: ReadonlyArray<readonly [number, number]>): number {
+    return this.run('spawn', [path, argv, envp, fds], 'posix_spawn', path, () => 4343);
+  }
+  setBlocking(fd: number): void {
+    this.run('setBlocking', [fd], 'fcntl', `fd ${fd}`, () => undefined);
+  }
+  pollIn(fd: number, timeoutMs: number): boolean {
+    return this.run('pollIn', [fd, timeoutMs], 'poll', `fd ${fd}`, () => true);
+  }
   execve(path: string, argv: readonly string[], envp: readonly string[]): never {
     return this.run('execve', [path, argv, envp], 'execve', path, (): never => {
       throw new FakeExecveError(path, argv, envp);

@@ -86,6 +86,19 @@ export interface RawLibc {
 
   strerror: Fn;
 
+  poll: Fn;
+  sigfillset: Fn;
+  sigemptyset: Fn;
+  posix_spawn: Fn;
+  posix_spawn_file_actions_init: Fn;
+  posix_spawn_file_actions_adddup2: Fn;
+  posix_spawn_file_actions_destroy: Fn;
+  posix_spawnattr_init: Fn;
+  posix_spawnattr_setflags: Fn;
+  posix_spawnattr_setsigdefault: Fn;
+  posix_spawnattr_setsigmask: Fn;
+  posix_spawnattr_destroy: Fn;
+
   /** struct types */
   readonly types: {
     rlimit: Koffi.IKoffiCType;
@@ -201,6 +214,20 @@ export function libc(): RawLibc {
     recvmsg: f('long recvmsg(int fd, const tsrun_msghdr *msg, int flags)'),
 
     strerror: f('const char *strerror(int errnum)'),
+
+    poll: f('int poll(void *fds, unsigned long nfds, int timeout)'),
+    sigfillset: f('int sigfillset(void *set)'),
+    sigemptyset: f('int sigemptyset(void *set)'),
+    // posix_spawn returns an error number (0 on success); errno is not used.
+    posix_spawn: f('int posix_spawn(_Out_ int *pid, str path, void *actions, void *attr, const char **argv, const char **envp)'),
+    posix_spawn_file_actions_init: f('int posix_spawn_file_actions_init(void *actions)'),
+    posix_spawn_file_actions_adddup2: f('int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)'),
+    posix_spawn_file_actions_destroy: f('int posix_spawn_file_actions_destroy(void *actions)'),
+    posix_spawnattr_init: f('int posix_spawnattr_init(void *attr)'),
+    posix_spawnattr_setflags: f('int posix_spawnattr_setflags(void *attr, short flags)'),
+    posix_spawnattr_setsigdefault: f('int posix_spawnattr_setsigdefault(void *attr, void *set)'),
+    posix_spawnattr_setsigmask: f('int posix_spawnattr_setsigmask(void *attr, void *set)'),
+    posix_spawnattr_destroy: f('int posix_spawnattr_destroy(void *attr)'),
 
     types: { rlimit, msghdr },
 

@@ -50,6 +50,10 @@ import {
   KEYCTL_JOIN_SESSION_KEYRING,
   KEYCTL_SETPERM,
   F_ADD_SEALS,
+  F_DUPFD_CLOEXEC,
+  F_GETFL,
+  F_SETFL,
+  O_NONBLOCK,
   signalName,
   describeFlags,
 } from './constants';
@@ -190,6 +194,18 @@ export interface Syscalls {
   waitpid(pid: number, options?: number): WaitStatus | null;
   /** waitpid(2) on a koffi worker thread; the same caveat as waitpid applies. */
   waitpidAsync(pid: number, options?: number): Promise<WaitStatus>;
+  /**
+   * posix_spawn(3) of `path` (no PATH search) with exactly `envp`; returns the child's pid.
+   * The child gets fds 0-2 and every fd of ours that is not close-on-exec, plus `fds`: each
+   * [ours, theirs] pair becomes fd `theirs` in the child. All signals start with their default
+   * disposition (Node ignores SIGPIPE, which execve would otherwise pass on) and none blocked.
+   * The child is ours to reap (waitpid); node:child_process knows nothing of it.
+   */
+  spawn(path: string, argv: readonly string[], envp: readonly string[], fds: ReadonlyArray<readonly [number, number]>): number;
+  /** Clears O_NONBLOCK on an open file description (shared by every fd and process holding it). */
+  setBlocking(fd: number): void;
+  /** poll(2) for input (or hang-up) on one fd: true when ready, false after timeoutMs. EINTR counts as not ready. */
+  pollIn(fd: number, timeoutMs: number): boolean;
   /** execve(2): replaces the process; returns only by throwing. Does not search PATH. */
   execve(path: string, argv: readonly string[], envp: readonly string[]): never;
   /** Sets one signal's disposition to SIG_DFL (only sensible right before execve). */
@@ -607,6 +623,62 @@ export class LinuxSyscalls implements Syscalls {
       };
       attempt();
     });
+  }
+  spawn(path: string, argv: readonly string[], envp: readonly string[], fds: ReadonlyArray<readonly [number, number]>): number {
+    const L = this.L;
+    // dup2 actions run in order in the child: a source that is also an earlier target would be
+    // clobbered, so every source is first copied above all targets (close-on-exec, ours).
+    const floor = Math.max(10, ...fds.map(([, theirs]) => theirs + 1));
+    const copies: number[] = [];
+    const actions = Buffer.alloc(256); // posix_spawn_file_actions_t: 80 bytes in glibc
+    const attr = Buffer.alloc(512); // posix_spawnattr_t: 336 bytes in glibc
+    const all = Buffer.alloc(128);
+    const none = Buffer.alloc(128);
+    const POSIX_SPAWN_SETSIGDEF = 0x04;
+    const POSIX_SPAWN_SETSIGMASK = 0x08;
+    const ok = (err: number, call: string) => {
+      if (err !== 0) throw new SyscallError(call, err, path);
+    };
+    ok(L.posix_spawn_file_actions_init(actions), 'posix_spawn_file_actions_init');
+    try {
+      ok(L.posix_spawnattr_init(attr), 'posix_spawnattr_init');
+      try {
+        for (const [ours, theirs] of fds) {
+          const copy = this.check(L.fcntlInt(ours, F_DUPFD_CLOEXEC, floor), 'fcntl', `fd ${ours}`, `fd ${ours} F_DUPFD_CLOEXEC`);
+          copies.push(copy);
+          ok(L.posix_spawn_file_actions_adddup2(actions, copy, theirs), 'posix_spawn_file_actions_adddup2');
+        }
+        L.sigfillset(all);
+        L.sigemptyset(none);
+        ok(L.posix_spawnattr_setsigdefault(attr, all), 'posix_spawnattr_setsigdefault');
+        ok(L.posix_spawnattr_setsigmask(attr, none), 'posix_spawnattr_setsigmask');
+        ok(L.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK), 'posix_spawnattr_setflags');
+        const pid = new Int32Array(1);
+        const a: Array<string | null> = [...argv.map((s) => cstr('posix_spawn', s)), null];
+        const e: Array<string | null> = [...envp.map((s) => cstr('posix_spawn', s)), null];
+        ok(L.posix_spawn(pid, cstr('posix_spawn', path), actions, attr, a, e), 'posix_spawn');
+        return pid[0]!;
+      } finally {
+        L.posix_spawnattr_destroy(attr);
+      }
+    } finally {
+      L.posix_spawn_file_actions_destroy(actions);
+      for (const fd of copies) L.close(fd);
+    }
+  }
+  setBlocking(fd: number): void {
+    const flags = this.check(this.L.fcntlInt(fd, F_GETFL, 0), 'fcntl', `fd ${fd}`, `fd ${fd} F_GETFL`);
+    if (flags & O_NONBLOCK) this.check(this.L.fcntlInt(fd, F_SETFL, flags & ~O_NONBLOCK), 'fcntl', `fd ${fd}`, `fd ${fd} F_SETFL`);
+  }
+  pollIn(fd: number, timeoutMs: number): boolean {
+    const POLLIN = 0x1;
+    const pfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+    pfd.writeInt32LE(fd, 0);
+    pfd.writeInt16LE(POLLIN, 4);
+    const r = this.L.poll(pfd, 1, timeoutMs);
+    if (r < 0 && this.L.errno() === EINTR) return false;
+    this.check(r, 'poll', `fd ${fd}`);
+    return r > 0;
   }
   execve(path: string, argv: readonly string[], envp: readonly string[]): never {
     const a: Array<string | null> = argv.map((s) => cstr('execve', s));

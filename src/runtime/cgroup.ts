@@ -1,16 +1,18 @@
-// The runtime's side of a container's cgroup: made by `create` before the init exists (so a
-// bad resource fails early and leaves nothing), joined by the init as late as possible,
+// The runtime's side of a container's cgroup: made by `create` while the init's Node starts
+// (a bad resource then kills the init and leaves nothing), joined by the init as late as possible,
 // found again from state.json by the other commands, removed by `delete`.
 import type { CommandContext } from '../cli/context';
 import { CommandError } from '../cli/context';
 import type { Spec } from '../spec';
 import type { ContainerRecord } from '../state/store';
-import { loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager, type CgroupRecord } from '../cgroups';
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import { hostLayout, loadCgroup, newContainerCgroup, resourcesFromSpec, type CgroupManager, type CgroupRecord } from '../cgroups';
+import { MigrationWarmup } from '../cgroups/migration-warmup';
 import { CgroupFileError, nodeCgroupFs, sleepMs, writePid } from '../cgroups/fs';
 import { isSet } from '../cgroups/common';
 import { noteCreating } from './creating';
+import type { ParentChannel } from './channel';
 
 /**
  * Makes the container's cgroup and applies the config's resources. Rootless (not root, and
@@ -140,4 +142,20 @@ export async function removeAfterFailedCreate(manager: CgroupManager, initPid: n
   }
   await manager.service?.stop();
   manager.destroy();
+}
+
+/**
+ * Starts keeping cgroup migrations cheap until the init has joined (migration-warmup.ts): one
+ * migration now (on a worker thread), then one on each tick while `channel` waits for the init.
+ */
+export function startMigrationWarmup(channel: ParentChannel): MigrationWarmup | undefined {
+  const warmup = MigrationWarmup.open(hostLayout(), readFileSync('/proc/self/cgroup', 'utf8'));
+  warmup?.begin();
+  channel.whileWaiting(warmup);
+  return warmup;
+}
+
+export function stopMigrationWarmup(channel: ParentChannel, warmup: MigrationWarmup | undefined): void {
+  channel.whileWaiting(undefined);
+  warmup?.stop();
 }

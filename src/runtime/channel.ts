@@ -1,9 +1,10 @@
 // The sync channel between the runtime (parent) and the container's init: a unix socket carrying
 // one message per line. The native stage writes plain lines ("pid N", "error ..."); the Node
-// init and the runtime exchange JSON objects. The parent side is asynchronous; the init side is
-// synchronous (the init blocks between steps, nothing else runs in it).
-import { readSync, writeSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
+// init and the runtime exchange JSON objects. Both sides are synchronous: each blocks between
+// steps, since nothing else can happen in the other until it answers. (A synchronous parent
+// needs neither node:net nor node:child_process, a few ms of every create.)
+import { closeSync, readSync, writeSync } from 'node:fs';
+import type { Syscalls } from '../linux/syscalls';
 import type { ParentMessage } from './protocol';
 
 export type InitMessage =
@@ -15,51 +16,57 @@ export type InitMessage =
 
 export class ChannelClosedError extends Error {}
 
-/** Parent side: reads lines from the init (or the stage before it) as they arrive. */
+/** Something to do every `everyMs` while the runtime waits for the init. */
+export interface WhileWaiting {
+  everyMs: number;
+  tick(): void;
+}
+
+/** Parent side: blocking line reads and writes on our end of the socket pair. */
 export class ParentChannel {
-  private buffer = '';
-  private lines: string[] = [];
-  private waiters: Array<{ resolve: (line: string) => void; reject: (err: Error) => void }> = [];
-  private closed = false;
+  private buffer = Buffer.alloc(0);
+  private eof = false;
+  private open = true;
+  private waiting: WhileWaiting | undefined;
 
   constructor(
-    input: Readable,
-    private readonly output: Writable,
-  ) {
-    input.setEncoding('utf8');
-    input.on('data', (chunk: string) => {
-      this.buffer += chunk;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        this.deliver(this.buffer.slice(0, nl));
-        this.buffer = this.buffer.slice(nl + 1);
-      }
-    });
-    const end = () => {
-      this.closed = true;
-      for (const w of this.waiters.splice(0)) w.reject(new ChannelClosedError('the container init exited before it was ready'));
-    };
-    input.on('end', end);
-    input.on('close', end);
-    input.on('error', end);
-  }
+    private readonly sys: Syscalls,
+    private readonly fd: number,
+  ) {}
 
-  private deliver(line: string): void {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter.resolve(line);
-    else this.lines.push(line);
+  /** Calls `w.tick()` every `w.everyMs` while readLine() waits, until whileWaiting(undefined). */
+  whileWaiting(w: WhileWaiting | undefined): void {
+    this.waiting = w;
   }
 
   /** The next line, without its newline. */
-  readLine(): Promise<string> {
-    const line = this.lines.shift();
-    if (line !== undefined) return Promise.resolve(line);
-    if (this.closed) return Promise.reject(new ChannelClosedError('the container init exited before it was ready'));
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  readLine(): string {
+    for (;;) {
+      const nl = this.buffer.indexOf(0x0a);
+      if (nl >= 0) {
+        const line = this.buffer.subarray(0, nl).toString('utf8');
+        this.buffer = this.buffer.subarray(nl + 1);
+        return line;
+      }
+      if (this.eof || !this.open) throw new ChannelClosedError('the container init exited before it was ready');
+      for (let w = this.waiting; w !== undefined && !this.sys.pollIn(this.fd, w.everyMs); w = this.waiting) w.tick();
+      const chunk = Buffer.allocUnsafe(65536);
+      let n: number;
+      try {
+        n = readSync(this.fd, chunk, 0, chunk.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EINTR' || code === 'EAGAIN') continue;
+        if (code !== 'ECONNRESET') throw err;
+        n = 0;
+      }
+      if (n === 0) this.eof = true;
+      else this.buffer = Buffer.concat([this.buffer, chunk.subarray(0, n)]);
+    }
   }
 
-  async receive(): Promise<InitMessage> {
-    const line = await this.readLine();
+  receive(): InitMessage {
+    const line = this.readLine();
     if (line.startsWith('error ')) return { type: 'error', message: line.slice(6) };
     try {
       return JSON.parse(line) as InitMessage;
@@ -70,15 +77,29 @@ export class ParentChannel {
 
   /** Closes the runtime's end: the init sees EOF if it ever reads again. */
   close(): void {
-    (this.output as Writable & { destroy(): void }).destroy();
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.fd);
   }
 
+  /**
+   * Writes all of `text`. A peer that is gone (EPIPE, ECONNRESET) is not an error here: the
+   * next readLine() reports it, with what the init said before it died.
+   */
   sendRaw(text: string): void {
-    this.output.write(text);
+    if (!this.open) return;
+    const data = Buffer.from(text);
+    let off = 0;
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EPIPE' && code !== 'ECONNRESET') throw err;
+    }
   }
 
   send(message: object): void {
-    this.output.write(JSON.stringify(message) + '\n');
+    this.sendRaw(JSON.stringify(message) + '\n');
   }
 
   /**

@@ -9,7 +9,7 @@
 //   makes a socketpair, receives the master and proxies it to its own stdio until the process
 //   exits (TerminalProxy: raw mode on a terminal stdin, SIGWINCH -> TIOCSWINSZ).
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { isatty, ReadStream } from 'node:tty';
+import type { ReadStream } from 'node:tty';
 import { CommandError } from '../cli/context';
 import { linux, type Syscalls } from '../linux/syscalls';
 import { ONLCR, O_CLOEXEC, O_RDWR } from '../linux/constants';
@@ -98,11 +98,13 @@ export class TerminalProxy {
     } catch {
       // not fatal
     }
-    this.hostTty = [2, 1, 0].find((fd) => isatty(fd));
+    // node:tty (and node:net under it) only when there is a terminal to proxy.
+    const tty = require('node:tty') as typeof import('node:tty');
+    this.hostTty = [2, 1, 0].find((fd) => tty.isatty(fd));
     this.resize();
     process.on('SIGWINCH', this.onWinch);
 
-    this.reader = new ReadStream(master);
+    this.reader = new tty.ReadStream(master);
     this.reader.on('data', (chunk: Buffer) => {
       this.lastData = Date.now();
       if (!this.hostGone) process.stdout.write(chunk);

@@ -18,7 +18,9 @@ import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
 import { assertSupported } from './unsupported';
-import { cgroupMountDirs, createContainerCgroup, joinInit, removeAfterFailedCreate } from './cgroup';
+import { cgroupMountDirs, createContainerCgroup, joinInit, removeAfterFailedCreate, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import type { MigrationWarmup } from '../cgroups/migration-warmup';
+import type { ParentChannel } from './channel';
 import { noteInit } from './creating';
 import type { CgroupManager } from '../cgroups';
 import type { InitConfig, ParentMessage } from './protocol';
@@ -80,19 +82,19 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
   let cgroup: CgroupManager | undefined;
   try {
     return await ctx.store.withLock(id, async () => {
-      // Before the init exists: invalid resources fail here, with nothing to kill.
-      cgroup = createContainerCgroup(ctx, spec, id);
       const notifyMount = setupNotifySocket(stateDir, spec);
-      const idmap = await openIdmapMounts(spec, bundle.dir, notifyMount);
+      const idmap = openIdmapMounts(spec, bundle.dir, notifyMount);
       const fifo = join(stateDir, EXEC_FIFO);
       makeExecFifo(fifo, spec);
       const fifoFd = openSync(fifo, O_PATH | O_CLOEXEC);
       // SCMP_ACT_NOTIFY: the runtime connects to the agent; the init sends the listener fd over it.
       const agentFd = connectSeccompAgent(linux(), spec.linux?.seccomp);
       const created = rfc3339Nano();
+      let warmup: MigrationWarmup | undefined;
+      let initChannel: ParentChannel | undefined;
       const extraFds = [fifoFd, ...(agentFd === undefined ? [] : [agentFd]), ...(consoleFds ? [consoleFds.child] : [])];
       try {
-        const init = await launchInit({
+        const init = launchInit({
           stageArgs: stageNamespaceArgs(plan, spec),
           preserveFds: options.preserveFds,
           extraFds: [...extraFds, ...idmap.fds],
@@ -103,6 +105,10 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
         initPid = init.pid;
         noteInit(stateDir, init.pid); // for `delete --force` if this create is killed
         closeIdmapMounts(idmap); // the init has its own copies
+        initChannel = init.channel;
+        // While the init's Node starts (it joins only when it reports "cgroup"): the cgroup,
+        // and below, the grace period its join would otherwise wait for (migration-warmup.ts).
+        cgroup = createContainerCgroup(ctx, spec, id);
         moveNetDevices(spec, init.pid);
         ctx.logger.debug(`init started as pid ${init.pid}`);
         const hookState = { ociVersion: SPEC_VERSION, id, status: 'creating', pid: init.pid, bundle: bundle.dir, annotations: spec.annotations ?? {} };
@@ -116,16 +122,23 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
           runtimeMountFds: idmapFdsInChild(idmap, init.extraFdNumbers.slice(extraFds.length)),
         };
         init.channel.send(config);
+        if (cgroup) warmup = startMigrationWarmup(init.channel);
+        // Nothing more to do until the init's Node has started: let the event loop run what is
+        // queued (yargs builds its help text when the handler first yields) meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         // The init has its copy: the caller's socket must see only the init's end.
         closeConsole(consoleFds, 'child');
 
         // The init reports each point where the runtime has work to do, then "created".
         for (;;) {
-          const message = await init.channel.receive();
+          const message = init.channel.receive();
           ctx.logger.debug(`init: ${message.type}`);
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
-          if (message.type === 'cgroup') await init.channel.answer(() => joinInit(cgroup, init.pid));
+          if (message.type === 'cgroup') {
+            await init.channel.answer(() => joinInit(cgroup, init.pid));
+            stopMigrationWarmup(init.channel, warmup);
+          }
           if (message.type === 'hooks') {
             await init.channel.answer(async () => {
               await runHooks('prestart', spec.hooks?.prestart, hookState);
@@ -152,9 +165,10 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
         // Recorded: the init may now wait for `start`. Had we died before this line, it would have
         // seen EOF instead and exited (an init no state.json knows of must not outlive us).
         init.channel.send({ type: 'continue' } satisfies ParentMessage);
-        init.channel.close();
         return consoleMaster === undefined ? { record } : { record, consoleMaster };
       } finally {
+        warmup?.stop();
+        initChannel?.close();
         closeSync(fifoFd);
         if (agentFd !== undefined) closeSync(agentFd);
         closeIdmapMounts(idmap);

@@ -12,7 +12,8 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
-import { containerCgroup, joinExec } from './cgroup';
+import { containerCgroup, joinExec, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import type { InitMessage } from './channel';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
 import { closeConsole, openConsole, receiveMaster, TerminalProxy, type ConsoleEndpoints } from './console';
@@ -71,7 +72,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     agentFd = connectSeccompAgent(sys, record.seccomp);
     if (agentFd !== undefined) extraFds.push(agentFd);
     if (consoleFds) extraFds.push(consoleFds.child);
-    child = await launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds, allowSetgroups: true });
+    child = launchInit({ stageArgs, preserveFds: options.preserveFds, extraFds, allowSetgroups: true });
   } catch (err) {
     closeConsole(consoleFds, 'all');
     throw err;
@@ -91,11 +92,21 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (consoleFds) config.consoleSocketFd = child.extraFdNumbers[extraFds.length - 1];
     if (cgroup) config.joinCgroup = true;
     child.channel.send(config);
-    let reply = await child.channel.receive();
-    if (reply.type === 'cgroup') {
-      // The process joins the container's cgroup before it runs anything of the container's.
-      await child.channel.answer(() => joinExec(cgroup, child.pid, record.pid));
-      reply = await child.channel.receive();
+    // While the stage's Node starts: the grace period its join would wait for (migration-warmup.ts).
+    const warmup = cgroup ? startMigrationWarmup(child.channel) : undefined;
+    // Nothing to do until the stage's Node has started: let the event loop run what is queued.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let reply: InitMessage;
+    try {
+      reply = child.channel.receive();
+      if (reply.type === 'cgroup') {
+        // The process joins the container's cgroup before it runs anything of the container's.
+        await child.channel.answer(() => joinExec(cgroup, child.pid, record.pid));
+        stopMigrationWarmup(child.channel, warmup);
+        reply = child.channel.receive();
+      }
+    } finally {
+      stopMigrationWarmup(child.channel, warmup);
     }
     if (reply.type === 'error') throw new CommandError(reply.message);
     if (reply.type !== 'ready') throw new CommandError(`unexpected message from the exec stage: ${reply.type}`);
@@ -105,6 +116,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
     if (options.pidFile) writePidFile(options.pidFile, child.pid);
   } catch (err) {
     killQuietly(child.pid);
+    child.channel.close();
     closeConsole(consoleFds, 'all');
     throw err;
   }

@@ -11,16 +11,14 @@
 //    idmapped with that namespace (mount_setattr, AT_RECURSIVE for ridmap);
 // 3. the tree's fd goes to the init, which move_mounts it onto the resolved destination
 //    (src/init/rootfs/idmap.ts).
-import { spawn } from 'node:child_process';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import type { LinuxIDMapping, Mount, Spec } from '../spec';
 import { posix } from 'node:path';
-import { AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_IDMAP, OPEN_TREE_CLONE, O_CLOEXEC, O_RDONLY } from '../linux/constants';
+import { AT_EMPTY_PATH, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_IDMAP, OPEN_TREE_CLONE, O_CLOEXEC, O_RDONLY, O_RDWR } from '../linux/constants';
 import { openTree, OPEN_TREE_CLOEXEC } from '../linux/mount-api';
 import { isErrno } from '../linux/errors';
 import { linux } from '../linux/syscalls';
-import { ParentChannel } from './channel';
-import { killQuietly, STAGE_BINARY } from './launch';
+import { clonedPid, killQuietly, startStage, STAGE_BINARY, type StartedStage } from './launch';
 import { isIdmapped } from '../init/rootfs/idmap';
 
 const isBindMount = (m: Mount): boolean => m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
@@ -68,7 +66,7 @@ export interface IdmapMounts {
  * Makes the idmapped mount trees of `spec` (relative sources are taken from `bundle`), and plain
  * detached copies of the bind mounts at `plainIndex` (a source the init cannot reach).
  */
-export async function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: number): Promise<IdmapMounts> {
+export function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: number): IdmapMounts {
   const requests = planIdmappedMounts(spec);
   const result: IdmapMounts = { fds: [], indexes: [] };
   try {
@@ -80,7 +78,7 @@ export async function openIdmapMounts(spec: Spec, bundle: string, plainIndex?: n
     }
     for (const r of requests) {
       const what = `mounts[${r.index}] (${r.mount.destination})`;
-      const userns = await usernsWithMappings(r.uid, r.gid, what);
+      const userns = usernsWithMappings(r.uid, r.gid, what);
       try {
         result.fds.push(idmappedTree(posix.resolve(bundle, r.mount.source ?? ''), r.mount.options ?? [], userns, what));
       } finally {
@@ -131,20 +129,23 @@ function idmappedTree(source: string, options: readonly string[], userns: number
   }
 }
 
-async function usernsWithMappings(uid: LinuxIDMapping[], gid: LinuxIDMapping[], what: string): Promise<number> {
-  const stage = spawn(STAGE_BINARY, ['--sync', '3', '--clone', 'user', '--', '/bin/true'], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], env: {} });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    stage.on('error', (err) => reject(new Error(`cannot start ${STAGE_BINARY}: ${err.message}`)));
-    stage.on('exit', (code) => resolve(code));
-  });
-  const sock = stage.stdio[3] as unknown as NodeJS.ReadableStream & NodeJS.WritableStream;
-  const channel = new ParentChannel(sock as never, sock as never);
+function usernsWithMappings(uid: LinuxIDMapping[], gid: LinuxIDMapping[], what: string): number {
+  const sys = linux();
+  // A process in a new user namespace, only to hold it while we map it and open it.
+  const devNull = openSync('/dev/null', O_RDWR | O_CLOEXEC);
+  let stage: StartedStage;
+  try {
+    stage = startStage(sys, STAGE_BINARY, ['--sync', '3', '--clone', 'user', '--', '/bin/true'], 3, [[devNull, 0], [devNull, 1]]);
+  } finally {
+    closeSync(devNull);
+  }
   let pid = 0;
   try {
-    const first = await Promise.race([channel.readLine(), exited.then((code) => `error stage exited with status ${code}`)]);
-    if (!first.startsWith('pid ')) throw new Error(`${what}: making the user namespace of an idmapped mount: ${first.replace(/^error /, '')}`);
-    pid = Number(first.slice(4));
-    await exited;
+    try {
+      pid = clonedPid(sys, stage);
+    } catch (err) {
+      throw new Error(`${what}: making the user namespace of an idmapped mount: ${(err as Error).message}`, { cause: err });
+    }
     const format = (maps: LinuxIDMapping[]) => maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
     try {
       writeFileSync(`/proc/${pid}/uid_map`, format(uid));
@@ -156,6 +157,6 @@ async function usernsWithMappings(uid: LinuxIDMapping[], gid: LinuxIDMapping[], 
     return openSync(`/proc/${pid}/ns/user`, O_RDONLY | O_CLOEXEC);
   } finally {
     if (pid > 0) killQuietly(pid);
-    channel.close();
+    stage.channel.close();
   }
 }

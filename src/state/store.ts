@@ -1,7 +1,7 @@
 // The state store: one directory per container under --root. state.json is replaced atomically
 // (temp file + rename) so a reader never sees half a record; mutating commands take a per-container
 // flock so concurrent commands on one id serialize.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Syscalls } from '../linux/syscalls';
 import type { Hooks, LinuxSeccomp, Process } from '../spec';
@@ -100,8 +100,9 @@ export class StateStore {
     const tmp = join(dir, `.${STATE_FILE}.${process.pid}.tmp`);
     const fd = openSync(tmp, 'w', 0o600);
     try {
+      // No fsync: this is runtime state (normally on tmpfs, lost with the containers on a
+      // crash); the rename alone makes the update atomic for readers, as with runc.
       writeFileSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

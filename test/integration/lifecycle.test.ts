@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { tsrun, tsrunToFiles, uniqueId, TSRUN, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot, hostMountCount } from '../helpers/bundle';
 import { waitFor } from '../helpers/wait';
+import { sigIgnWithoutGlibcReserved } from '../helpers/need';
 
 const root = stateRoot('lifecycle');
 const mountsBefore = hostMountCount();
@@ -40,6 +41,25 @@ test('run: stdout passes through, exit status 0, state removed afterwards', () =
 test('run: the exit code of the process is tsrun\'s', () => {
   const r = rt(['run', '--bundle', makeBundle(baseConfig(['sh', '-c', 'exit 42'])), uniqueId('exit')]);
   assert.equal(r.code, 42, r.stderr);
+});
+
+test('run: the container\'s stdio pipes are blocking and its signals are not ignored, whatever Node did to them in tsrun', () => {
+  // tsrun's Node makes the pipes it writes to non-blocking (a flag of the shared file) and
+  // ignores SIGPIPE; neither may reach the container's process.
+  // (tsrun() gives tsrun pipes for its stdio)
+  const script = 'for fd in 0 1 2; do grep ^flags /proc/self/fdinfo/$fd; done';
+  const r = rt(['run', '--bundle', makeBundle(baseConfig(['sh', '-c', script])), uniqueId('stdio')]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 3, r.stdout);
+  for (const [fd, line] of lines.entries()) {
+    const flags = parseInt(line.split(/\s+/)[1]!, 8);
+    assert.equal(flags & 0o4000, 0, `fd ${fd} is O_NONBLOCK in the container: ${line}`);
+  }
+  // grep itself as the container's process (a shell may ignore signals of its own)
+  const s = rt(['run', '--bundle', makeBundle(baseConfig(['grep', '^SigIgn', '/proc/self/status'])), uniqueId('sigign')]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(sigIgnWithoutGlibcReserved(s.stdout.split(/\s+/)[1]), 0n, s.stdout);
 });
 
 test('run: namespaces, hostname, pid 1, own network stack, pivoted root', () => {
