@@ -17,6 +17,29 @@ export interface CgroupRecord {
   mounts: Record<string, string>;
   /** The resources applied at create, with every later `update` merged in (devices left out). */
   resources?: LinuxResources | undefined;
+  /** With --systemd-cgroup: the systemd unit that owns the cgroup (src/cgroups/systemd.ts). */
+  systemd?: SystemdUnitRecord | undefined;
+}
+
+export interface SystemdUnitRecord {
+  /** The unit ("tsrun-ID.scope", or a slice). */
+  unit: string;
+  /** The slice it was placed in (Slice= of a scope, Wants= of a slice). */
+  slice: string;
+}
+
+/**
+ * The asynchronous part of a driver whose cgroup a service manager owns (systemd): the
+ * manager makes the cgroup once the init exists, takes the limits it knows, and is told when
+ * the cgroup is no longer used. The files are still written by the synchronous methods.
+ */
+export interface CgroupService {
+  /** Makes the cgroup with `pid` (the init) in it and applies create's resources: replaces join for the init. */
+  start(pid: number): Promise<void>;
+  /** Passes new limits to the service manager, before update() writes the files. */
+  update(r: CgroupResources): Promise<void>;
+  /** Releases the cgroup (after its processes are gone); safe to call when it was never started. */
+  stop(): Promise<void>;
 }
 
 /** Resources to apply: the OCI object, with the device list already resolved into rules. */
@@ -57,6 +80,8 @@ export interface CgroupManager {
   /** Removes the cgroup directories (they must hold no process); EBUSY is retried briefly. */
   destroy(): void;
   record(): CgroupRecord;
+  /** Only for a cgroup owned by a service manager (systemd). */
+  readonly service?: CgroupService | undefined;
 }
 
 /** A resource the host cannot apply: names the config field. */

@@ -48,11 +48,13 @@ export default async function update(ctx: CommandContext, args: CommandArgs): Pr
   }
   const delta = updateDelta(payload, (m) => ctx.logger.warn(m));
 
-  await ctx.store.withLock(id, () => {
+  await ctx.store.withLock(id, async () => {
     const record = ctx.store.read(id);
     if (containerStatus(record, ctx.store.dir(id)) === 'stopped') throw new CommandError('container not running');
     const cgroup = requireCgroup(ctx, record);
     const merged = mergeResources(record.cgroup?.resources, delta);
+    // systemd first (it would otherwise write its own older values over the files later).
+    await cgroup.service?.update({ resources: delta });
     cgroup.update({ resources: delta }, merged);
     ctx.store.write({ ...record, cgroup: cgroup.record() });
   });

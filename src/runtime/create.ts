@@ -17,8 +17,8 @@ import { loadBundle } from './bundle';
 import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
-import { assertSupported, UnsupportedError } from './unsupported';
-import { cgroupMountDirs, createContainerCgroup, removeAfterFailedCreate, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import { assertSupported } from './unsupported';
+import { cgroupMountDirs, createContainerCgroup, joinInit, removeAfterFailedCreate, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
 import type { MigrationWarmup } from '../cgroups/migration-warmup';
 import type { ParentChannel } from './channel';
 import { noteInit } from './creating';
@@ -65,7 +65,6 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
   const { spec } = bundle;
   assertSupported(spec);
   options = applySocketActivation(spec, options);
-  if (ctx.options.systemdCgroup) throw new UnsupportedError('--systemd-cgroup: systemd cgroup driver is not supported (tsrun manages cgroupfs directly)');
   const plan = planNamespaces(spec);
   if (!Number.isInteger(options.preserveFds) || options.preserveFds < 0) throw new Error('--preserve-fds must be a non-negative integer');
   const terminal = spec.process?.terminal === true;
@@ -137,7 +136,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
           if (message.type === 'error') throw new Error(message.message);
           if (message.type === 'created') break;
           if (message.type === 'cgroup') {
-            await init.channel.answer(() => cgroup?.join(init.pid));
+            await init.channel.answer(() => joinInit(cgroup, init.pid));
             stopMigrationWarmup(init.channel, warmup);
           }
           if (message.type === 'hooks') {
@@ -182,7 +181,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
     if (initPid > 0) killQuietly(initPid);
     if (cgroup) {
       try {
-        removeAfterFailedCreate(cgroup, initPid);
+        await removeAfterFailedCreate(cgroup, initPid);
       } catch (cleanup) {
         ctx.logger.warn(`removing the cgroup of the failed container: ${(cleanup as Error).message}`);
       }

@@ -8,10 +8,9 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../cli/context';
 import type { CgroupRecord } from '../cgroups';
-import { loadCgroup } from '../cgroups';
 import { isProcessAlive, processStartTime } from '../linux/proc';
 import { ContainerNotFoundError } from '../state/store';
-import { removeAfterFailedCreate } from './cgroup';
+import { recordedCgroup, removeAfterFailedCreate } from './cgroup';
 
 export const CREATING_FILE = 'creating.json';
 const STATE_FILE = 'state.json';
@@ -55,7 +54,7 @@ const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
 export async function removeHalfMade(ctx: CommandContext, id: string): Promise<boolean> {
   const dir = ctx.store.dir(id);
   try {
-    return await ctx.store.withLock(id, () => {
+    return await ctx.store.withLock(id, async () => {
       try {
         readFileSync(join(dir, STATE_FILE));
         return false;
@@ -75,7 +74,7 @@ export async function removeHalfMade(ctx: CommandContext, id: string): Promise<b
       }
       if (note.cgroup) {
         try {
-          removeAfterFailedCreate(loadCgroup(note.cgroup, { warn: (m) => ctx.logger.warn(m) }), pid);
+          await removeAfterFailedCreate(recordedCgroup(note.cgroup, (m) => ctx.logger.warn(m)), pid);
         } catch (err) {
           ctx.logger.warn(`removing the cgroup of the half-made container ${id}: ${(err as Error).message}`);
         }

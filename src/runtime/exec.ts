@@ -12,7 +12,7 @@ import type { ContainerRecord } from '../state/store';
 import { writePidFile } from './create';
 import { killQuietly, launchInit } from './launch';
 import type { ExecConfig } from './protocol';
-import { containerCgroup, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import { containerCgroup, joinExec, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
 import type { InitMessage } from './channel';
 import { SPEC_VERSION } from '../version';
 import { connectSeccompAgent } from '../seccomp';
@@ -101,7 +101,7 @@ export async function execInContainer(ctx: CommandContext, options: ExecOptions)
       reply = child.channel.receive();
       if (reply.type === 'cgroup') {
         // The process joins the container's cgroup before it runs anything of the container's.
-        await child.channel.answer(() => cgroup?.join(child.pid));
+        await child.channel.answer(() => joinExec(cgroup, child.pid, record.pid));
         stopMigrationWarmup(child.channel, warmup);
         reply = child.channel.receive();
       }

@@ -20,7 +20,7 @@ export function features(): Features {
     linux: {
       namespaces: Object.keys(STAGE_NAMES).sort(),
       capabilities: [...CAPABILITIES],
-      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
+      cgroup: { v1: true, v2: true, systemd: true, systemdUser: false, rdma: true },
       seccomp: seccompFeatures(),
       apparmor: { enabled: false },
       selinux: { enabled: false },

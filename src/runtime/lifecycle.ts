@@ -8,7 +8,7 @@ import { ContainerNotFoundError, type ContainerRecord } from '../state/store';
 import { containerStatus, EXEC_FIFO, stateView, type ContainerStatus } from '../state/status';
 import { runHooksCollectingErrors } from './hooks';
 import { containerPids } from './processes';
-import { containerCgroup, killAndDestroy } from './cgroup';
+import { containerCgroup, removeContainerCgroup } from './cgroup';
 import { removeHalfMade } from './creating';
 import type { CgroupManager } from '../cgroups';
 import { openNotifyRelay, type NotifyRelay } from './notify-socket';
@@ -119,7 +119,7 @@ export async function deleteContainer(ctx: CommandContext, id: string, force: bo
     const cgroup = containerCgroup(ctx, record);
     if (status !== 'stopped') killAndWait(record, cgroup);
     // Also when stopped: without a pid namespace of its own, processes can outlive the init.
-    if (cgroup) killAndDestroy(cgroup);
+    if (cgroup) await removeContainerCgroup(cgroup);
     const errors = await runHooksCollectingErrors('poststop', record.hooks?.poststop, stateView(record, 'stopped'));
     for (const e of errors) ctx.logger.warn(e);
     ctx.store.remove(id);
