@@ -12,6 +12,7 @@ import { attachDeviceFilter } from './bpf';
 import { CgroupResourceError, emptyStats, omitZero, type BlkioEntry, type CgroupManager, type CgroupRecord, type CgroupResources, type CgroupStats } from './manager';
 import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, removeMadeDirs, signalAllFrozen, throttleString, type DriverOptions } from './common';
 import { stripDevices, withField } from './v1';
+import { withTiedSettings } from './update';
 
 /** runc's ConvertCPUSharesToCgroupV2Value: shares 2..262144 onto weight 1..10000. */
 export function sharesToWeight(shares: number): number {
@@ -118,7 +119,7 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   update(r: CgroupResources, current: LinuxResources): void {
-    this.apply(r, current, true);
+    this.apply({ ...r, resources: withTiedSettings(r.resources, current) }, current, true);
     this.resources = stripDevices(current);
   }
 
@@ -185,6 +186,9 @@ export class CgroupV2Manager implements CgroupManager {
     if (!b || !isSet(b)) return;
     const f = 'linux.resources.blockIO';
     const bfq = this.fs.exists(posix.join(this.dir, 'io.bfq.weight'));
+    // BFQ takes per-device weights in io.bfq.weight when it reads "default N" (older kernels:
+    // a bare number and no per-device weights); else io.weight. Read before the weight is written.
+    const bfqDevices = bfq && (b.weightDevice ?? []).length > 0 && !/^\d+\s*$/.test(this.fs.read(this.dir, 'io.bfq.weight'));
     if (b.weight !== undefined && b.weight !== 0) {
       if (bfq) this.write(`${f}.weight`, 'io.bfq.weight', String(b.weight));
       else this.write(`${f}.weight`, 'io.weight', String(blkioToIoWeight(b.weight)));
@@ -192,8 +196,6 @@ export class CgroupV2Manager implements CgroupManager {
     if (b.leafWeight !== undefined && b.leafWeight !== 0) this.opts.warn(`${f}.leafWeight: cgroup v2 has no leaf weights; ignored`);
     for (const wd of b.weightDevice ?? []) {
       if (wd.weight === undefined || wd.weight === 0) continue;
-      // BFQ takes per-device weights in io.bfq.weight ("default N" format); else io.weight.
-      const bfqDevices = bfq && !/^\d+\s*$/.test(this.fs.read(this.dir, 'io.bfq.weight'));
       if (bfqDevices) this.write(`${f}.weightDevice`, 'io.bfq.weight', `${wd.major}:${wd.minor} ${wd.weight}`);
       else this.write(`${f}.weightDevice`, 'io.weight', `${wd.major}:${wd.minor} ${blkioToIoWeight(wd.weight)}`);
     }

@@ -96,6 +96,35 @@ test('update: quota alone keeps the period; swap alone converts with the current
   assert.equal(read('memory.max'), '8388608', 'unchanged');
 });
 
+test('update: a memory limit alone rewrites memory.swap.max from the memory+swap total (found in the v2 VM lane)', () => {
+  const { m, read } = setup();
+  m.create({ resources: { memory: { limit: 67108864, swap: 134217728 } } });
+  assert.equal(read('memory.swap.max'), '67108864');
+  m.update({ resources: { memory: { limit: 50331648 } } }, { memory: { limit: 50331648, swap: 134217728 } });
+  assert.equal(read('memory.max'), '50331648');
+  assert.equal(read('memory.swap.max'), String(134217728 - 50331648), 'the total stays 128 MiB');
+  // a total below the new limit is refused as at create, before anything is written
+  assert.throws(() => m.update({ resources: { memory: { limit: 268435456 } } }, { memory: { limit: 268435456, swap: 134217728 } }), /memory\+swap limit should be >= memory limit/);
+  assert.equal(read('memory.max'), '50331648');
+  // without a swap setting nothing but memory.max is written
+  const plain = setup();
+  plain.m.create({ resources: { memory: { limit: 67108864 } } });
+  plain.m.update({ resources: { memory: { limit: 33554432 } } }, { memory: { limit: 33554432 } });
+  assert.deepEqual(plain.fs.writesIn(plain.dir).filter(([f]) => f.startsWith('memory.')), [['memory.max', '67108864'], ['memory.max', '33554432']]);
+});
+
+test('update: a new BFQ default weight is followed by the per-device weights it resets (found in the v2 VM lane)', () => {
+  const { fs, m, dir } = setup();
+  m.create({ resources: {} });
+  writeFileSync(join(dir, 'io.bfq.weight'), 'default 100\n');
+  const current: LinuxResources = { blockIO: { weight: 500, weightDevice: [{ major: 254, minor: 0, weight: 200 }] } };
+  m.update({ resources: { blockIO: { weight: 500 } } }, current);
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('io.')), [['io.bfq.weight', '500'], ['io.bfq.weight', '254:0 200']]);
+  // a delta with its own device weights writes those (and only those)
+  m.update({ resources: { blockIO: { weight: 300, weightDevice: [{ major: 254, minor: 0, weight: 700 }] } } }, { blockIO: { weight: 300, weightDevice: [{ major: 254, minor: 0, weight: 700 }] } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('io.')).slice(2), [['io.bfq.weight', '300'], ['io.bfq.weight', '254:0 700']]);
+});
+
 test('what cgroup v2 cannot do is an error or a warning naming the setting; nothing is left behind', () => {
   const s = setup(['pids']);
   assert.throws(() => s.m.create({ resources: { memory: { limit: 1048576 } } }), /linux\.resources\.memory\.limit: cannot write memory\.max: the memory controller is not enabled .* \(available: pids\)/);
