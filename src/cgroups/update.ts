@@ -146,7 +146,8 @@ export function mergeResources(base: LinuxResources | undefined, delta: LinuxRes
  * - cgroup v2: memory.swap.max is swap only, so a new memory limit alone must rewrite it from
  *   the container's memory+swap total (else the total silently grows or shrinks);
  * - a new default BFQ weight (io.bfq.weight, "N" or "default N") resets every per-device
- *   weight of the cgroup to the default: they are written again after it.
+ *   weight of the cgroup to the default: they are written again after it;
+ * - cpu.idle 0 on an idle group resets its weight to the default: the shares are written again.
  * `current` is the merged resources (the delta laid over the container's).
  */
 export function withTiedSettings(delta: LinuxResources, current: LinuxResources): LinuxResources {
@@ -156,5 +157,7 @@ export function withTiedSettings(delta: LinuxResources, current: LinuxResources)
   if (limit > 0 && (delta.memory?.swap ?? 0) === 0 && swap !== 0) out.memory = { ...out.memory, swap };
   const devices = current.blockIO?.weightDevice ?? [];
   if ((delta.blockIO?.weight ?? 0) !== 0 && delta.blockIO?.weightDevice === undefined && devices.length > 0) out.blockIO = { ...out.blockIO, weightDevice: devices };
+  const shares = current.cpu?.shares ?? 0;
+  if (delta.cpu?.idle === 0 && (delta.cpu.shares ?? 0) === 0 && shares !== 0) out.cpu = { ...out.cpu, shares };
   return out;
 }

@@ -213,6 +213,9 @@ export class CgroupV2Manager implements CgroupManager {
     const c = res.cpu;
     if (!c) return;
     const f = 'linux.resources.cpu';
+    // The kernel refuses a weight for an idle group and resets it to the default when the group
+    // stops being idle: cpu.idle 0 goes before the weight, cpu.idle 1 after it.
+    if (c.idle === 0) this.write(`${f}.idle`, 'cpu.idle', '0');
     if (c.shares !== undefined && c.shares !== 0) this.write(`${f}.shares`, 'cpu.weight', String(sharesToWeight(c.shares)));
     if ((c.quota ?? 0) !== 0 || (c.period ?? 0) !== 0) {
       // runc: quota and period travel together in cpu.max; an unset one keeps its old value.
@@ -221,7 +224,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.write(`${f}.quota`, 'cpu.max', `${quota > 0 ? quota : 'max'} ${period}`);
     }
     if (c.burst !== undefined) this.write(`${f}.burst`, 'cpu.max.burst', String(c.burst));
-    if (c.idle !== undefined) this.write(`${f}.idle`, 'cpu.idle', String(c.idle));
+    if (c.idle !== undefined && c.idle !== 0) this.write(`${f}.idle`, 'cpu.idle', String(c.idle));
     if ((c.realtimeRuntime ?? 0) !== 0 || (c.realtimePeriod ?? 0) !== 0) {
       throw new CgroupResourceError(`${f}.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime CPU bandwidth control`);
     }

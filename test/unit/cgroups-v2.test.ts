@@ -125,6 +125,14 @@ test('update: a new BFQ default weight is followed by the per-device weights it 
   assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('io.')).slice(2), [['io.bfq.weight', '300'], ['io.bfq.weight', '254:0 700']]);
 });
 
+test('cpu.idle: 1 written after the weight (refused for an idle group), 0 before it, and leaving idle rewrites the weight (found in the v2 VM lane)', () => {
+  const { fs, m, dir } = setup();
+  m.create({ resources: { cpu: { shares: 512, idle: 1 } } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')), [['cpu.weight', '20'], ['cpu.idle', '1']]);
+  m.update({ resources: { cpu: { idle: 0 } } }, { cpu: { shares: 512, idle: 0 } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')).slice(2), [['cpu.idle', '0'], ['cpu.weight', '20']]);
+});
+
 test('what cgroup v2 cannot do is an error or a warning naming the setting; nothing is left behind', () => {
   const s = setup(['pids']);
   assert.throws(() => s.m.create({ resources: { memory: { limit: 1048576 } } }), /linux\.resources\.memory\.limit: cannot write memory\.max: the memory controller is not enabled .* \(available: pids\)/);

@@ -5,7 +5,7 @@
 // delete leaving no cgroup. Every container's cgroup is under /tsrun-test-<pid>/.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tsrun, tsrunToFiles, uniqueId, type Result } from '../helpers/tsrun';
@@ -181,17 +181,25 @@ test('create writes every limit (read back from the cgroup files); update with f
   assert.equal(existsSync(cg(path)), false, 'cgroup removed');
 });
 
-test('io.weight without BFQ: the blkio weight converted as runc does', () => {
-  // a fresh parent with only the io controller: the weight file of the io.cost controller
-  need(existsSync(join(MOUNT, 'io.cost.model')), 'the io.cost controller (io.weight)');
+test('io.weight without BFQ (io.cost): the blkio weights converted as runc does', () => {
+  const dev = disk();
+  // BFQ away: the disk back to no scheduler, the module unloaded; io.cost enabled on the disk
+  writeFileSync('/sys/block/vda/queue/scheduler', 'none');
+  const rm = spawnSync('busybox', ['rmmod', 'bfq'], { encoding: 'utf8' });
+  assert.equal(rm.status, 0, `rmmod bfq: ${rm.stderr}`);
+  writeFileSync(join(MOUNT, 'io.cost.qos'), `${dev.major}:${dev.minor} enable=1`);
   const id = uniqueId('ioweight');
   const path = `${PARENT}/${id}`;
-  const c = rtFiles(['create', '--bundle', makeBundle(config(['sleep', '1000'], path, { blockIO: { weight: 300 } })), id]);
+  const c = rtFiles(['create', '--bundle', makeBundle(config(['sleep', '1000'], path, { blockIO: { weight: 300, weightDevice: [{ ...dev, weight: 200 }] } })), id]);
   assert.equal(c.code, 0, c.stderr);
-  // BFQ is loaded in the VM, so runc's rule picks io.bfq.weight; io.weight stays the default
-  assert.equal(readCg(path, 'io.bfq.weight').split('\n')[0], 'default 300');
-  assert.equal(readCg(path, 'io.weight'), 'default 100');
+  assert.equal(existsSync(join(cg(path), 'io.bfq.weight')), false);
+  // 1 + (w-10)*9999/990: 300 → 2930, 200 → 1920
+  assert.equal(readCg(path, 'io.weight'), `default 2930\n${dev.major}:${dev.minor} 1920`);
+  const u = rt(['update', '--blkio-weight', '1000', id]);
+  assert.equal(u.code, 0, u.stderr);
+  assert.equal(readCg(path, 'io.weight'), `default 10000\n${dev.major}:${dev.minor} 1920`);
   assert.equal(rt(['delete', '--force', id]).code, 0);
+  assert.equal(existsSync(cg(path)), false);
 });
 
 test('the 7 MB container: starts and echoes; OOM-killed (137) when it holds 7.5 MB', () => {
