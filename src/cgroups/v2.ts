@@ -123,16 +123,25 @@ export class CgroupV2Manager implements CgroupManager {
     this.resources = stripDevices(current);
   }
 
-  /** Writes a resource file; a missing file is explained by the controller it needs. */
+  /**
+   * Writes a resource file; the error names the setting, a missing file is explained by the
+   * controller it needs, a per-device write by what the kernel wants of the device.
+   */
   private write(field: string, file: string, value: string): void {
     try {
       this.fs.write(this.dir, file, value);
     } catch (err) {
-      if (err instanceof CgroupFileError && err.code === 'ENOENT') {
+      if (!(err instanceof CgroupFileError)) throw err;
+      if (err.code === 'ENOENT') {
         const controller = file.slice(0, file.indexOf('.'));
         const where = this.controllers().includes(controller) ? 'exists but no such file here' : `is not enabled for ${this.dir} (available: ${this.controllers().join(' ') || 'none'})`;
         throw new CgroupResourceError(`${field}: cannot write ${file}: the ${controller} controller ${where}`);
       }
+      const device = /^(\d+:\d+) /.exec(value)?.[1];
+      let why = '';
+      if (device && err.code === 'ENODEV') why = ` (there is no block device ${device})`;
+      else if (device && file === 'io.bfq.weight' && (err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP')) why = ` (device ${device} does not use the BFQ I/O scheduler: /sys/dev/block/${device}/queue/scheduler)`;
+      err.message = `${field}: ${err.message}${why}`;
       throw err;
     }
   }

@@ -11,6 +11,7 @@ import { containerDeviceRules } from '../../src/cgroups/devices';
 import { BPF_PROG_ATTACH, BPF_PROG_LOAD, BPF_PROG_QUERY } from '../../src/cgroups/bpf';
 import { FakeSyscalls } from '../../src/linux/fake';
 import { cgroupFrozen } from '../../src/cgroups/state';
+import { CgroupFileError } from '../../src/cgroups/fs';
 import type { LinuxResources } from '../../src/spec';
 
 const fakes: FakeCgroupFs[] = [];
@@ -131,6 +132,27 @@ test('cpu.idle: 1 written after the weight (refused for an idle group), 0 before
   assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')), [['cpu.weight', '20'], ['cpu.idle', '1']]);
   m.update({ resources: { cpu: { idle: 0 } } }, { cpu: { shares: 512, idle: 0 } });
   assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')).slice(2), [['cpu.idle', '0'], ['cpu.weight', '20']]);
+});
+
+test('per-device write errors name the setting and the device\'s problem (found in the v2 VM lane: "ENOTSUP: operation not supported on socket")', () => {
+  const { fs, m } = setup();
+  m.create({ resources: {} });
+  const dir = m.record().paths['']!;
+  writeFileSync(join(dir, 'io.bfq.weight'), 'default 100\n');
+  const write = fs.write.bind(fs);
+  fs.write = (d: string, file: string, value: string) => {
+    if (value.startsWith('8:0 ')) throw new CgroupFileError(join(d, file), 'ENOTSUP', `write ${JSON.stringify(value)} to ${join(d, file)}: ENOTSUP: operation not supported on socket`);
+    if (value.startsWith('8:16 ')) throw new CgroupFileError(join(d, file), 'ENODEV', `write ${JSON.stringify(value)} to ${join(d, file)}: ENODEV: no such device`);
+    write(d, file, value);
+  };
+  assert.throws(
+    () => m.update({ resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 500 }] } } }, {}),
+    /^Error: linux\.resources\.blockIO\.weightDevice: write "8:0 500" to .*io\.bfq\.weight: ENOTSUP: operation not supported on socket \(device 8:0 does not use the BFQ I\/O scheduler: \/sys\/dev\/block\/8:0\/queue\/scheduler\)$/,
+  );
+  assert.throws(
+    () => m.update({ resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 16, rate: 10 }] } } }, {}),
+    /^Error: linux\.resources\.blockIO\.throttleReadBpsDevice: write "8:16 rbps=10" to .*io\.max: ENODEV: no such device \(there is no block device 8:16\)$/,
+  );
 });
 
 test('what cgroup v2 cannot do is an error or a warning naming the setting; nothing is left behind', () => {
