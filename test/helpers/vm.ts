@@ -19,13 +19,15 @@ export interface VmResult {
 /**
  * Runs `command` as root in the VM, in the repository. The VM is killed after `timeoutSec`
  * (scripts/vm/run's --timeout; status 124); scripts/vm/run itself is SIGKILLed a minute later
- * if it still runs, and its qemu dies with it (pdeathsig).
+ * if it still runs, or when this process dies, and its qemu dies with it (pdeathsig).
  */
 export function runInVm(command: string[], options: { timeoutSec?: number; vmArgs?: string[] } = {}): Promise<VmResult> {
   const timeoutSec = options.timeoutSec ?? 600;
   const start = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(VM_RUN, ['--timeout', String(timeoutSec), ...(options.vmArgs ?? []), '--', ...command], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv --pdeathsig: the VM goes when this test process goes, even by SIGKILL
+    const args = ['--pdeathsig', 'KILL', VM_RUN, '--timeout', String(timeoutSec), ...(options.vmArgs ?? []), '--', ...command];
+    const child = spawn('setpriv', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
