@@ -316,6 +316,23 @@ test('the container sees its own cgroup at /sys/fs/cgroup (cgroup namespace, rea
   assert.equal(r.stdout, '16777216\n0::/\nread-only\n');
 });
 
+test('a container that makes its own child cgroups: ps sees their processes, pause freezes them, delete --force removes the tree', async () => {
+  const id = uniqueId('nested');
+  const path = `${PARENT}/${id}`;
+  const script = String.raw`mkdir /sys/fs/cgroup/child && sh -c 'echo $$ > /sys/fs/cgroup/child/cgroup.procs; exec sleep 1000' & exec sleep 999`;
+  const c = config(['sh', '-c', script], path);
+  (c.mounts as object[]).push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'rw'] });
+  (c.linux.namespaces as object[]).push({ type: 'cgroup' });
+  assert.equal(rtFiles(['run', '--detach', '--bundle', makeBundle(c), id]).code, 0);
+  await waitFor(() => existsSync(cg(`${path}/child`)) && procs(`${path}/child`).length >= 1, 'a process in the child cgroup');
+  const all = JSON.parse(rt(['ps', '--format', 'json', id]).stdout) as number[];
+  for (const p of [...procs(path), ...procs(`${path}/child`)]) assert.ok(all.includes(p), `ps lists ${p}: ${JSON.stringify(all)}`);
+  assert.equal(rt(['pause', id]).code, 0);
+  assert.equal(keyValue(readCg(`${path}/child`, 'cgroup.events'), 'frozen'), 1, 'the child is frozen too');
+  assert.equal(rt(['delete', '--force', id]).code, 0);
+  assert.equal(existsSync(cg(path)), false, 'the container cgroup and its child are gone');
+});
+
 test('failed creates leave no cgroup: a resource v2 cannot set, a missing binary', () => {
   const id1 = uniqueId('nocls');
   const r1 = rtFiles(['create', '--bundle', makeBundle(config(['true'], `${PARENT}/${id1}`, { pids: { limit: 10 }, network: { classID: 1048577 } })), id1]);
