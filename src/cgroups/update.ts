@@ -145,8 +145,8 @@ export function mergeResources(base: LinuxResources | undefined, delta: LinuxRes
  * changes (runc re-applies the whole merged configuration, so it never loses them):
  * - cgroup v2: memory.swap.max is swap only, so a new memory limit alone must rewrite it from
  *   the container's memory+swap total (else the total silently grows or shrinks);
- * - a new default BFQ weight (io.bfq.weight, "N" or "default N") resets every per-device
- *   weight of the cgroup to the default: they are written again after it;
+ * - a new default BFQ weight (io.bfq.weight, "N" or "default N"; v1 blkio.bfq.weight) resets
+ *   every per-device weight of the cgroup to the default: they are written again after it;
  * - cpu.idle 0 on an idle group resets its weight to the default: the shares are written again.
  * `current` is the merged resources (the delta laid over the container's).
  */

@@ -5,6 +5,7 @@
 // cgroup2 hierarchy (as runc does), and what only cgroup2 has there is applied there: huge
 // page limits when hugetlb is bound to cgroup2 (this machine), and the `unified` map.
 import { join, posix } from 'node:path';
+import { withTiedSettings } from './update';
 import type { LinuxResources } from '../spec';
 import { CgroupFileError, readNumber, removeCgroupDir, sleepMs, writePid } from './fs';
 import { DeviceEmulator } from './devices';
@@ -129,7 +130,9 @@ export class CgroupV1Manager implements CgroupManager {
   }
 
   update(r: CgroupResources, current: LinuxResources): void {
-    this.apply(r, current, true);
+    // The kernel ties some values together in v1 as in v2 (update.ts withTiedSettings); on v1 the
+    // memory part only rewrites memsw with the total it already has.
+    this.apply({ ...r, resources: withTiedSettings(r.resources, current) }, current, true);
     this.resources = stripDevices(current);
   }
 

@@ -172,3 +172,15 @@ test('stats: runc\'s shape from the v1 files', () => {
   assert.deepEqual(s.pids, { current: 2, limit: 10 });
   assert.equal(m.oomKillCount(), 0);
 });
+
+test('update: a new BFQ default weight is followed by the per-device weights it resets (v1 as v2: the kernel path is shared)', () => {
+  const { fs, m, paths } = setup();
+  const created: LinuxResources = { blockIO: { weight: 300, weightDevice: [{ major: 254, minor: 0, weight: 200 }] } };
+  m.create({ resources: created });
+  const before = fs.writesIn(paths.blkio!).length;
+  m.update({ resources: { blockIO: { weight: 500 } } }, { blockIO: { weight: 500, weightDevice: [{ major: 254, minor: 0, weight: 200 }] } });
+  assert.deepEqual(
+    fs.writesIn(paths.blkio!).slice(before).filter(([f]) => f.startsWith('blkio.bfq')),
+    [['blkio.bfq.weight', '500'], ['blkio.bfq.weight_device', '254:0 200']],
+  );
+});
