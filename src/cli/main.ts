@@ -76,7 +76,8 @@ function criuArgs<T>(y: Argv<T>) {
     .option('shell-job', { type: 'boolean', default: false, describe: 'allow shell jobs' })
     .option('file-locks', { type: 'boolean', default: false, describe: 'handle file locks, for safety' })
     .option('manage-cgroups-mode', { type: 'string', describe: 'cgroups mode: soft|full|strict|ignore (default: soft)' })
-    .option('empty-ns', { type: 'string', array: true, describe: "create a namespace, but don't restore its properties (network)" })
+    // One value per flag, repeatable (an array option would swallow the container id).
+    .option('empty-ns', { type: 'string', describe: "create a namespace, but don't restore its properties (network)" })
     .option('auto-dedup', { type: 'boolean', default: false, describe: 'enable auto deduplication of memory images' })
     .option('lazy-pages', { type: 'boolean', describe: 'use userfaultfd to lazily restore memory pages (not supported: refused)' });
 }
