@@ -286,6 +286,59 @@ if (!GUEST) {
     assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the foreground restore');
   });
 
+  test('guest: --pre-dump, then a dump with --parent-path, restores', async () => {
+    const id = uniqueId('pre');
+    const { bundle, data } = counterBundle('pre');
+    assert.equal(rt(['run', '-d', '--bundle', bundle, id]).code, 0);
+    try {
+      await waitFor(() => count(data) >= 2, 'the counter to start', 60_000);
+      const images = join(work.path, 'img-pre');
+      const pre = rt(['checkpoint', '--pre-dump', '--image-path', join(images, 'parent'), id]);
+      assert.equal(pre.code, 0, pre.stderr);
+      assert.equal(state(id).status, 'running', 'a pre-dump leaves the container running');
+      assert.ok(readdirSync(join(images, 'parent')).some((f) => f.startsWith('pages-')), 'no memory pages in the pre-dump');
+      const bad = rt(['checkpoint', '--parent-path', '/abs', '--image-path', join(images, 'final'), id]);
+      assert.match(bad.stderr, /--parent-path must be relative/);
+      const c = rt(['checkpoint', '--parent-path', '../parent', '--image-path', join(images, 'final'), id]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.ok(existsSync(join(images, 'final', 'parent')), 'criu links the parent images');
+      const dumped = count(data);
+      const r = rt(['restore', '-d', '--bundle', bundle, '--image-path', join(images, 'final'), id]);
+      assert.equal(r.code, 0, r.stderr);
+      await waitFor(() => count(data) > dumped + 1, 'the counter to continue', 60_000);
+    } finally {
+      rt(['delete', '--force', id]);
+    }
+  });
+
+  test('guest: stdio pipes of the dumped container are those of the restoring caller', async () => {
+    const id = uniqueId('pipe');
+    const { bundle, data } = counterBundle('pipe');
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    config.process.args = ['sh', '-c', 'exec </dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i > /data/count; echo "n=$i"; sleep 0.2; done'];
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    // stdout a real pipe to `cat` (shell pipes; node's 'pipe' stdio would be unix sockets).
+    const piped = (args: string, out: string) =>
+      spawn('sh', ['-c', `${TSRUN} --root ${root} ${args} 2>${out}.err | cat > ${out}`], { stdio: 'ignore' });
+    const out1 = join(work.path, 'pipe-1.out');
+    const first = piped(`run -d --bundle ${bundle} ${id}`, out1);
+    try {
+      await waitFor(() => /n=3/.test(readFileSync(out1, 'utf8')), 'the container to write to its pipe', 60_000);
+      const images = join(work.path, 'img-pipe');
+      const c = rt(['checkpoint', '--image-path', images, id]);
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(readFileSync(join(images, 'descriptors.json'), 'utf8'), /"pipe:\[\d+\]"/);
+      const dumped = count(data);
+      const out2 = join(work.path, 'pipe-2.out');
+      piped(`restore -d --bundle ${bundle} --image-path ${images} ${id}`, out2);
+      await waitFor(() => readFileSync(out2, 'utf8').includes(`n=${dumped + 2}`), 'the restored container to write to the new pipe', 60_000);
+      assert.ok(!readFileSync(out2, 'utf8').includes('n=1\n'), 'the restored counter started over');
+    } finally {
+      rt(['delete', '--force', id]);
+      first.kill();
+    }
+  });
+
   test('guest: a restore criu fails leaves no state, cgroup or process', async () => {
     const id = uniqueId('rf');
     const { bundle, data } = counterBundle('rf');
