@@ -15,7 +15,7 @@ import { processStartTime } from '../linux/proc';
 import { parseProcCgroup } from '../cgroups/layout';
 import type { CgroupManager } from '../cgroups';
 import { validateContainerId } from '../state/id';
-import type { ContainerRecord } from '../state/store';
+import { CRIU_ROOT, type ContainerRecord } from '../state/store';
 import { rfc3339Nano } from '../state/time';
 import { SPEC_VERSION } from '../version';
 import { CONSOLE_NAME } from '../init/terminal';
@@ -99,7 +99,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
       const namespaces = restoreNamespaces(spec);
       fds.push(...namespaces.fds);
 
-      criuRoot = join(stateDir, 'criu-root');
+      criuRoot = join(stateDir, CRIU_ROOT);
       mkdirSync(criuRoot, { mode: 0o755 });
       sys.mount(bundle.rootfs, criuRoot, null, MS_BIND | MS_REC, null);
       sys.mount(null, criuRoot, null, MS_PRIVATE | MS_REC, null);

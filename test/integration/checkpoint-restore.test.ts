@@ -181,6 +181,22 @@ if (!GUEST) {
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes('criu-root'), 'criu-root mount left behind');
   });
 
+  test('delete --force of a restore killed while criu-root was bound: the bound rootfs is detached and left alone, the state removed', () => {
+    const id = uniqueId('killed');
+    const rootfs = join(work.path, 'rootfs-killed');
+    mkdirSync(join(rootfs, 'etc'), { recursive: true });
+    writeFileSync(join(rootfs, 'etc', 'keep'), 'x');
+    const criuRoot = join(root, id, 'criu-root');
+    mkdirSync(criuRoot, { recursive: true });
+    const m = spawnSync('mount', ['--bind', rootfs, criuRoot]);
+    assert.equal(m.status, 0, String(m.stderr));
+    const r = rt(['delete', '--force', id]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(rootfs, 'etc', 'keep')), 'the recursive removal went into the bound rootfs');
+    assert.ok(!existsSync(join(root, id)));
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(criuRoot), 'criu-root still mounted');
+  });
+
   test('round trips in the kernel 6.1 VM (scripts/vm), where criu 3.17 can dump', () => {
     need(existsSync(join(REPO, 'scripts', 'vm', 'run')), 'scripts/vm/run (the VM lane)');
     need(spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status === 0, 'qemu-system-x86_64 (Debian package qemu-system-x86)');
