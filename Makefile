@@ -4,7 +4,7 @@ NODE ?= $(shell command -v node)
 GEN := src/spec/generated
 SRC := $(shell find src -name '*.ts' -not -path 'src/spec/generated/*')
 
-.PHONY: all build test typecheck demo bench clean conformance
+.PHONY: all build test test-vm typecheck demo bench clean conformance
 
 all: build
 
@@ -47,7 +47,11 @@ build/test/.stamp: $(GEN)/.stamp $(SRC) $(shell find test -name '*.ts') scripts/
 	@touch $@
 
 test: build typecheck build/test/.stamp
-	$(NODE) --test --test-concurrency=1 $$(find build/test -name '*.test.js' | sort)
+	$(NODE) --test --test-concurrency=1 $$(find build/test -name '*.test.js' -not -path 'build/test/vm/*' | sort)
+
+# The cgroup v2 lane alone (part of `make test`): test/vm/*.test.ts in a qemu VM, see scripts/vm/README.md.
+test-vm: build build/test/.stamp
+	$(NODE) --test --test-concurrency=1 build/test/integration/cgroup-v2-vm.test.js
 
 clean:
 	rm -rf build dist bin $(GEN)

@@ -139,3 +139,25 @@ export function mergeResources(base: LinuxResources | undefined, delta: LinuxRes
   };
   return merge(base ?? {}, delta) as LinuxResources;
 }
+
+/**
+ * What an update must write besides its delta, because the kernel ties it to a value the delta
+ * changes (runc re-applies the whole merged configuration, so it never loses them):
+ * - cgroup v2: memory.swap.max is swap only, so a new memory limit alone must rewrite it from
+ *   the container's memory+swap total (else the total silently grows or shrinks);
+ * - a new default BFQ weight (io.bfq.weight, "N" or "default N") resets every per-device
+ *   weight of the cgroup to the default: they are written again after it;
+ * - cpu.idle 0 on an idle group resets its weight to the default: the shares are written again.
+ * `current` is the merged resources (the delta laid over the container's).
+ */
+export function withTiedSettings(delta: LinuxResources, current: LinuxResources): LinuxResources {
+  const out: LinuxResources = JSON.parse(JSON.stringify(delta)) as LinuxResources;
+  const limit = delta.memory?.limit ?? 0;
+  const swap = current.memory?.swap ?? 0;
+  if (limit > 0 && (delta.memory?.swap ?? 0) === 0 && swap !== 0) out.memory = { ...out.memory, swap };
+  const devices = current.blockIO?.weightDevice ?? [];
+  if ((delta.blockIO?.weight ?? 0) !== 0 && delta.blockIO?.weightDevice === undefined && devices.length > 0) out.blockIO = { ...out.blockIO, weightDevice: devices };
+  const shares = current.cpu?.shares ?? 0;
+  if (delta.cpu?.idle === 0 && (delta.cpu.shares ?? 0) === 0 && shares !== 0) out.cpu = { ...out.cpu, shares };
+  return out;
+}

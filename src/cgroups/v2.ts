@@ -12,6 +12,7 @@ import { attachDeviceFilter } from './bpf';
 import { CgroupResourceError, emptyStats, omitZero, type BlkioEntry, type CgroupManager, type CgroupRecord, type CgroupResources, type CgroupStats } from './manager';
 import { allPids, checkUnifiedKey, hugePageSize, isSet, keyValues, numberOrZero, parseCpuList, rdmaString, readOptional, removeMadeDirs, signalAllFrozen, throttleString, type DriverOptions } from './common';
 import { stripDevices, withField } from './v1';
+import { withTiedSettings } from './update';
 
 /** runc's ConvertCPUSharesToCgroupV2Value: shares 2..262144 onto weight 1..10000. */
 export function sharesToWeight(shares: number): number {
@@ -118,20 +119,29 @@ export class CgroupV2Manager implements CgroupManager {
   }
 
   update(r: CgroupResources, current: LinuxResources): void {
-    this.apply(r, current, true);
+    this.apply({ ...r, resources: withTiedSettings(r.resources, current) }, current, true);
     this.resources = stripDevices(current);
   }
 
-  /** Writes a resource file; a missing file is explained by the controller it needs. */
+  /**
+   * Writes a resource file; the error names the setting, a missing file is explained by the
+   * controller it needs, a per-device write by what the kernel wants of the device.
+   */
   private write(field: string, file: string, value: string): void {
     try {
       this.fs.write(this.dir, file, value);
     } catch (err) {
-      if (err instanceof CgroupFileError && err.code === 'ENOENT') {
+      if (!(err instanceof CgroupFileError)) throw err;
+      if (err.code === 'ENOENT') {
         const controller = file.slice(0, file.indexOf('.'));
         const where = this.controllers().includes(controller) ? 'exists but no such file here' : `is not enabled for ${this.dir} (available: ${this.controllers().join(' ') || 'none'})`;
         throw new CgroupResourceError(`${field}: cannot write ${file}: the ${controller} controller ${where}`);
       }
+      const device = /^(\d+:\d+) /.exec(value)?.[1];
+      let why = '';
+      if (device && err.code === 'ENODEV') why = ` (there is no block device ${device})`;
+      else if (device && file === 'io.bfq.weight' && (err.code === 'ENOTSUP' || err.code === 'EOPNOTSUPP')) why = ` (device ${device} does not use the BFQ I/O scheduler: /sys/dev/block/${device}/queue/scheduler)`;
+      err.message = `${field}: ${err.message}${why}`;
       throw err;
     }
   }
@@ -185,6 +195,9 @@ export class CgroupV2Manager implements CgroupManager {
     if (!b || !isSet(b)) return;
     const f = 'linux.resources.blockIO';
     const bfq = this.fs.exists(posix.join(this.dir, 'io.bfq.weight'));
+    // BFQ takes per-device weights in io.bfq.weight when it reads "default N" (older kernels:
+    // a bare number and no per-device weights); else io.weight. Read before the weight is written.
+    const bfqDevices = bfq && (b.weightDevice ?? []).length > 0 && !/^\d+\s*$/.test(this.fs.read(this.dir, 'io.bfq.weight'));
     if (b.weight !== undefined && b.weight !== 0) {
       if (bfq) this.write(`${f}.weight`, 'io.bfq.weight', String(b.weight));
       else this.write(`${f}.weight`, 'io.weight', String(blkioToIoWeight(b.weight)));
@@ -192,8 +205,6 @@ export class CgroupV2Manager implements CgroupManager {
     if (b.leafWeight !== undefined && b.leafWeight !== 0) this.opts.warn(`${f}.leafWeight: cgroup v2 has no leaf weights; ignored`);
     for (const wd of b.weightDevice ?? []) {
       if (wd.weight === undefined || wd.weight === 0) continue;
-      // BFQ takes per-device weights in io.bfq.weight ("default N" format); else io.weight.
-      const bfqDevices = bfq && !/^\d+\s*$/.test(this.fs.read(this.dir, 'io.bfq.weight'));
       if (bfqDevices) this.write(`${f}.weightDevice`, 'io.bfq.weight', `${wd.major}:${wd.minor} ${wd.weight}`);
       else this.write(`${f}.weightDevice`, 'io.weight', `${wd.major}:${wd.minor} ${blkioToIoWeight(wd.weight)}`);
     }
@@ -211,6 +222,9 @@ export class CgroupV2Manager implements CgroupManager {
     const c = res.cpu;
     if (!c) return;
     const f = 'linux.resources.cpu';
+    // The kernel refuses a weight for an idle group and resets it to the default when the group
+    // stops being idle: cpu.idle 0 goes before the weight, cpu.idle 1 after it.
+    if (c.idle === 0) this.write(`${f}.idle`, 'cpu.idle', '0');
     if (c.shares !== undefined && c.shares !== 0) this.write(`${f}.shares`, 'cpu.weight', String(sharesToWeight(c.shares)));
     if ((c.quota ?? 0) !== 0 || (c.period ?? 0) !== 0) {
       // runc: quota and period travel together in cpu.max; an unset one keeps its old value.
@@ -219,7 +233,7 @@ export class CgroupV2Manager implements CgroupManager {
       this.write(`${f}.quota`, 'cpu.max', `${quota > 0 ? quota : 'max'} ${period}`);
     }
     if (c.burst !== undefined) this.write(`${f}.burst`, 'cpu.max.burst', String(c.burst));
-    if (c.idle !== undefined) this.write(`${f}.idle`, 'cpu.idle', String(c.idle));
+    if (c.idle !== undefined && c.idle !== 0) this.write(`${f}.idle`, 'cpu.idle', String(c.idle));
     if ((c.realtimeRuntime ?? 0) !== 0 || (c.realtimePeriod ?? 0) !== 0) {
       throw new CgroupResourceError(`${f}.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime CPU bandwidth control`);
     }

@@ -11,6 +11,7 @@ import { containerDeviceRules } from '../../src/cgroups/devices';
 import { BPF_PROG_ATTACH, BPF_PROG_LOAD, BPF_PROG_QUERY } from '../../src/cgroups/bpf';
 import { FakeSyscalls } from '../../src/linux/fake';
 import { cgroupFrozen } from '../../src/cgroups/state';
+import { CgroupFileError } from '../../src/cgroups/fs';
 import type { LinuxResources } from '../../src/spec';
 
 const fakes: FakeCgroupFs[] = [];
@@ -94,6 +95,64 @@ test('update: quota alone keeps the period; swap alone converts with the current
     /the new limit 4194304 is below the current usage 5000000 \(checkBeforeUpdate\)/,
   );
   assert.equal(read('memory.max'), '8388608', 'unchanged');
+});
+
+test('update: a memory limit alone rewrites memory.swap.max from the memory+swap total (found in the v2 VM lane)', () => {
+  const { m, read } = setup();
+  m.create({ resources: { memory: { limit: 67108864, swap: 134217728 } } });
+  assert.equal(read('memory.swap.max'), '67108864');
+  m.update({ resources: { memory: { limit: 50331648 } } }, { memory: { limit: 50331648, swap: 134217728 } });
+  assert.equal(read('memory.max'), '50331648');
+  assert.equal(read('memory.swap.max'), String(134217728 - 50331648), 'the total stays 128 MiB');
+  // a total below the new limit is refused as at create, before anything is written
+  assert.throws(() => m.update({ resources: { memory: { limit: 268435456 } } }, { memory: { limit: 268435456, swap: 134217728 } }), /memory\+swap limit should be >= memory limit/);
+  assert.equal(read('memory.max'), '50331648');
+  // without a swap setting nothing but memory.max is written
+  const plain = setup();
+  plain.m.create({ resources: { memory: { limit: 67108864 } } });
+  plain.m.update({ resources: { memory: { limit: 33554432 } } }, { memory: { limit: 33554432 } });
+  assert.deepEqual(plain.fs.writesIn(plain.dir).filter(([f]) => f.startsWith('memory.')), [['memory.max', '67108864'], ['memory.max', '33554432']]);
+});
+
+test('update: a new BFQ default weight is followed by the per-device weights it resets (found in the v2 VM lane)', () => {
+  const { fs, m, dir } = setup();
+  m.create({ resources: {} });
+  writeFileSync(join(dir, 'io.bfq.weight'), 'default 100\n');
+  const current: LinuxResources = { blockIO: { weight: 500, weightDevice: [{ major: 254, minor: 0, weight: 200 }] } };
+  m.update({ resources: { blockIO: { weight: 500 } } }, current);
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('io.')), [['io.bfq.weight', '500'], ['io.bfq.weight', '254:0 200']]);
+  // a delta with its own device weights writes those (and only those)
+  m.update({ resources: { blockIO: { weight: 300, weightDevice: [{ major: 254, minor: 0, weight: 700 }] } } }, { blockIO: { weight: 300, weightDevice: [{ major: 254, minor: 0, weight: 700 }] } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('io.')).slice(2), [['io.bfq.weight', '300'], ['io.bfq.weight', '254:0 700']]);
+});
+
+test('cpu.idle: 1 written after the weight (refused for an idle group), 0 before it, and leaving idle rewrites the weight (found in the v2 VM lane)', () => {
+  const { fs, m, dir } = setup();
+  m.create({ resources: { cpu: { shares: 512, idle: 1 } } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')), [['cpu.weight', '20'], ['cpu.idle', '1']]);
+  m.update({ resources: { cpu: { idle: 0 } } }, { cpu: { shares: 512, idle: 0 } });
+  assert.deepEqual(fs.writesIn(dir).filter(([f]) => f.startsWith('cpu.')).slice(2), [['cpu.idle', '0'], ['cpu.weight', '20']]);
+});
+
+test('per-device write errors name the setting and the device\'s problem (found in the v2 VM lane: "ENOTSUP: operation not supported on socket")', () => {
+  const { fs, m } = setup();
+  m.create({ resources: {} });
+  const dir = m.record().paths['']!;
+  writeFileSync(join(dir, 'io.bfq.weight'), 'default 100\n');
+  const write = fs.write.bind(fs);
+  fs.write = (d: string, file: string, value: string) => {
+    if (value.startsWith('8:0 ')) throw new CgroupFileError(join(d, file), 'ENOTSUP', `write ${JSON.stringify(value)} to ${join(d, file)}: ENOTSUP: operation not supported on socket`);
+    if (value.startsWith('8:16 ')) throw new CgroupFileError(join(d, file), 'ENODEV', `write ${JSON.stringify(value)} to ${join(d, file)}: ENODEV: no such device`);
+    write(d, file, value);
+  };
+  assert.throws(
+    () => m.update({ resources: { blockIO: { weightDevice: [{ major: 8, minor: 0, weight: 500 }] } } }, {}),
+    /^Error: linux\.resources\.blockIO\.weightDevice: write "8:0 500" to .*io\.bfq\.weight: ENOTSUP: operation not supported on socket \(device 8:0 does not use the BFQ I\/O scheduler: \/sys\/dev\/block\/8:0\/queue\/scheduler\)$/,
+  );
+  assert.throws(
+    () => m.update({ resources: { blockIO: { throttleReadBpsDevice: [{ major: 8, minor: 16, rate: 10 }] } } }, {}),
+    /^Error: linux\.resources\.blockIO\.throttleReadBpsDevice: write "8:16 rbps=10" to .*io\.max: ENODEV: no such device \(there is no block device 8:16\)$/,
+  );
 });
 
 test('what cgroup v2 cannot do is an error or a warning naming the setting; nothing is left behind', () => {
