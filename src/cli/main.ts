@@ -87,6 +87,22 @@ function workingDirectory(): string {
   }
 }
 
+/** Options of `checkpoint` shared by `restore` (runc's names). */
+function criuArgs<T>(y: Argv<T>) {
+  return y
+    .option('image-path', { type: 'string', describe: 'path for saving criu image files (default: ./checkpoint)' })
+    .option('work-path', { type: 'string', describe: 'path for saving work files and logs' })
+    .option('tcp-established', { type: 'boolean', default: false, describe: 'allow open tcp connections' })
+    .option('ext-unix-sk', { type: 'boolean', default: false, describe: 'allow external unix sockets' })
+    .option('shell-job', { type: 'boolean', default: false, describe: 'allow shell jobs' })
+    .option('file-locks', { type: 'boolean', default: false, describe: 'handle file locks, for safety' })
+    .option('manage-cgroups-mode', { type: 'string', describe: 'cgroups mode: soft|full|strict|ignore (default: soft)' })
+    // One value per flag, repeatable (an array option would swallow the container id).
+    .option('empty-ns', { type: 'string', describe: "create a namespace, but don't restore its properties (network)" })
+    .option('auto-dedup', { type: 'boolean', default: false, describe: 'enable auto deduplication of memory images' })
+    .option('lazy-pages', { type: 'boolean', describe: 'use userfaultfd to lazily restore memory pages (not supported: refused)' });
+}
+
 export function buildCli(argv: string[]): Argv {
   // Loaded here, not at import: `--version` answers without paying for the parser.
   const yargs = require('yargs/yargs') as (args: string[], cwd: string) => Argv;
@@ -190,6 +206,33 @@ export function buildCli(argv: string[]): Argv {
           .option('l3-cache-schema', { type: 'string', hidden: true })
           .option('mem-bw-schema', { type: 'string', hidden: true }),
       run(() => import('../commands/update')),
+    )
+    .command(
+      'checkpoint <container-id>',
+      'checkpoint a running container (with CRIU)',
+      (y) =>
+        criuArgs(idArg(y))
+          .option('parent-path', { type: 'string', describe: 'path for previous criu image files in pre-dump (relative to --image-path)' })
+          .option('leave-running', { type: 'boolean', default: false, describe: 'leave the process running after checkpointing' })
+          .option('pre-dump', { type: 'boolean', default: false, describe: "dump container's memory information only, leave the container running after this" })
+          .option('page-server', { type: 'string', describe: 'ADDRESS:PORT of the page server (not supported: refused)' })
+          .option('status-fd', { type: 'string', describe: 'criu writes \\0 to this FD once lazy-pages is ready (not supported: refused)' }),
+      run(() => import('../commands/checkpoint')),
+    )
+    .command(
+      'restore <container-id>',
+      'restore a container from a previous checkpoint (with CRIU)',
+      (y) =>
+        criuArgs(idArg(y))
+          .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the root of the bundle directory' })
+          .option('console-socket', { type: 'string', describe: 'path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console pseudoterminal' })
+          .option('detach', { alias: 'd', type: 'boolean', default: false, describe: "detach from the container's process" })
+          .option('pid-file', { type: 'string', describe: 'specify the file to write the process id to' })
+          .option('no-subreaper', { type: 'boolean', default: false, describe: 'disable the use of the subreaper used to reap reparented processes' })
+          .option('no-pivot', { type: 'boolean', default: false, describe: 'do not use pivot root to jail process inside rootfs (not supported: refused)' })
+          .option('lsm-profile', { type: 'string', requiresArg: true, describe: 'apply an LSM profile to the restored container (not supported: refused)' })
+          .option('lsm-mount-context', { type: 'string', requiresArg: true, describe: 'an LSM mount context for the restored container (not supported: refused)' }),
+      run(() => import('../commands/restore')),
     )
     .command('features', 'show the enabled features', (y) => y, run(() => import('../commands/features')))
     .command('state <container-id>', 'output the state of a container', idArg, run(() => import('../commands/state')))

@@ -83,6 +83,7 @@ function containerInit(sys: Syscalls, channel: InitChannel, config: InitConfig):
     // The pty comes from the container's devpts, and /dev/console is bound before /dev may
     // become read-only (runc: setupConsole between prepareRootfs and finalizeRootfs).
     if (spec.process.terminal === true) setupConsole(sys, consoleSocket(config.consoleSocketFd), spec.process, { mountConsole: true });
+    else newSession(sys);
     applySystemSettings(sys, spec); // sysctl before /proc/sys becomes read-only
     finishRootfs(sys, config);
     planProcess(spec.process, { personality: spec.linux?.personality });
@@ -122,6 +123,7 @@ function execStage(sys: Syscalls, channel: InitChannel, config: ExecConfig): nev
     const exe = resolveExecutable(config.process);
     if (config.joinCgroup) joinCgroup(channel);
     if (config.process.terminal === true) setupConsole(sys, consoleSocket(config.consoleSocketFd), config.process, { mountConsole: false });
+    else newSession(sys);
     channel.send({ type: 'ready' });
     return exe;
   });
@@ -129,6 +131,20 @@ function execStage(sys: Syscalls, channel: InitChannel, config: ExecConfig): nev
     applyFinalAffinity(config.process);
     return execUserProcess(sys, config.process, executable, { preserveFds: config.preserveFds, seccomp });
   });
+}
+
+/**
+ * Every container process leads a session of its own, with a terminal (setupConsole) or
+ * without, as with runc (its nsexec calls setsid for each): the caller's session stays
+ * outside, and CRIU refuses to dump a process whose session leader is outside the
+ * container's pid namespace.
+ */
+function newSession(sys: Syscalls): void {
+  try {
+    sys.setsid();
+  } catch (err) {
+    throw new Error(`setsid: ${(err as Error).message}`);
+  }
 }
 
 /** The console socket the runtime passed for process.terminal (it checks that there is one). */

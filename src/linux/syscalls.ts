@@ -261,8 +261,8 @@ export interface Syscalls {
   setTermios(fd: number, t: Termios): void;
 
   // --- unix sockets with fd passing (console socket)
-  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC). */
-  socketpair(): [number, number];
+  /** socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC), or SOCK_SEQPACKET (message boundaries kept). */
+  socketpair(kind?: 'stream' | 'seqpacket'): [number, number];
   /** A connected AF_UNIX stream socket (close-on-exec). */
   unixConnect(path: string): number;
   /** sendmsg with SCM_RIGHTS; `data` must not be empty. */
@@ -873,9 +873,10 @@ export class LinuxSyscalls implements Syscalls {
 
   // --- unix sockets
 
-  socketpair(): [number, number] {
+  socketpair(kind: 'stream' | 'seqpacket' = 'stream'): [number, number] {
     const sv = new Int32Array(2);
-    this.check(this.L.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 'socketpair');
+    const type = kind === 'seqpacket' ? SOCK_SEQPACKET : SOCK_STREAM;
+    this.check(this.L.socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 'socketpair');
     return [sv[0]!, sv[1]!];
   }
   unixConnect(path: string): number {
@@ -1099,6 +1100,7 @@ function atDetail(dirfd: number, path: string): string {
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
+const SOCK_SEQPACKET = 5;
 /** sizeof(struct termios) of the kernel (TCGETS), and its number of control characters. */
 const TERMIOS_SIZE = 36;
 const NCCS = 19;

@@ -32,29 +32,44 @@ export async function runContainer(ctx: CommandContext, options: RunOptions): Pr
     await deleteContainer(ctx, options.id, true);
     throw err;
   }
+  return superviseForeground(ctx, { id: options.id, pid: record.pid, keep: options.keep, proxy }, () => startContainer(ctx, options.id));
+}
+
+/**
+ * The foreground part of `run` and `restore`: forwards our signals to the init (a terminal
+ * proxy handles SIGWINCH itself), runs `begin` (start), waits for the init (our child or
+ * re-parented to us) and returns its status as an exit code; the container is then deleted
+ * unless `keep`.
+ */
+export async function superviseForeground(
+  ctx: CommandContext,
+  c: { id: string; pid: number; keep: boolean; proxy?: TerminalProxy | undefined },
+  begin: () => Promise<void> = async () => {},
+): Promise<number> {
+  const sys = linux();
   const forward = (signal: NodeJS.Signals) => {
     try {
-      process.kill(record.pid, signal);
+      process.kill(c.pid, signal);
     } catch {
       // the init is gone; its exit is being collected
     }
   };
   // With a terminal, SIGWINCH resizes the container's terminal instead (the kernel then signals
   // its foreground process group).
-  const forwarded = proxy ? FORWARDED.filter((s) => s !== 'SIGWINCH') : FORWARDED;
+  const forwarded = c.proxy ? FORWARDED.filter((s) => s !== 'SIGWINCH') : FORWARDED;
   for (const s of forwarded) process.on(s, forward);
   let code: number;
   try {
-    await startContainer(ctx, options.id);
+    await begin();
     ctx.logger.debug('started');
-    const status = await sys.waitpidAsync(record.pid);
+    const status = await sys.waitpidAsync(c.pid);
     ctx.logger.debug('container exited');
     code = status.exitCode ?? (status.signal !== null && status.signal !== undefined ? 128 + status.signal : 255);
   } finally {
     for (const s of forwarded) process.off(s, forward);
-    await proxy?.close();
+    await c.proxy?.close();
     reapOrphans();
-    if (!options.keep) await deleteContainer(ctx, options.id, true);
+    if (!c.keep) await deleteContainer(ctx, c.id, true);
   }
   return code;
 }

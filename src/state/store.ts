@@ -5,12 +5,14 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import type { Syscalls } from '../linux/syscalls';
 import type { Hooks, LinuxSeccomp, Process } from '../spec';
-import { LOCK_EX, LOCK_UN, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../linux/constants';
+import { LOCK_EX, LOCK_UN, MNT_DETACH, O_CLOEXEC, O_DIRECTORY, O_RDONLY } from '../linux/constants';
 import { validateContainerId } from './id';
 import type { CgroupRecord } from '../cgroups/manager';
 
 export const DEFAULT_ROOT = '/run/tsrun';
 const STATE_FILE = 'state.json';
+/** Where `restore` binds the rootfs for criu while it runs (see runtime/restore.ts). */
+export const CRIU_ROOT = 'criu-root';
 
 /** What tsrun remembers about a container between commands. */
 export interface ContainerRecord {
@@ -48,7 +50,7 @@ export class ContainerExistsError extends Error {
   }
 }
 
-export type LockingSyscalls = Pick<Syscalls, 'open' | 'flock' | 'close'>;
+export type LockingSyscalls = Pick<Syscalls, 'open' | 'flock' | 'close' | 'umount2'>;
 
 export class StateStore {
   constructor(
@@ -111,6 +113,16 @@ export class StateStore {
 
   /** Removes every trace of the container from the store. */
   remove(id: string): void {
+    // A restore killed while the rootfs was bound here: detach it first, so that the recursive
+    // removal can never reach into the container's root filesystem.
+    const criuRoot = join(this.dir(id), CRIU_ROOT);
+    if (existsSync(criuRoot)) {
+      try {
+        this.sys().umount2(criuRoot, MNT_DETACH);
+      } catch {
+        // not a mount point (the restore had not bound it yet)
+      }
+    }
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 
