@@ -1,7 +1,9 @@
 // The cgroup v2 VM lane from the host: runs a command in the throw-away VM of scripts/vm/run
 // (qemu TCG, Debian's 6.1 kernel, pure cgroup v2, the host's root shared read-only) and turns
 // the TAP of a node:test suite run there into results the host's tests can assert on.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from './tsrun';
@@ -79,4 +81,24 @@ export function tapSummary(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
+}
+
+/**
+ * Turns a node:test suite's run in the VM into the host test `t`: each guest test becomes a
+ * subtest (failing with the guest's diagnostics), then the run as a whole must have reported at
+ * least `minTests` results, all passed, and exited 0.
+ */
+export async function reportGuestSuite(t: TestContext, r: VmResult, minTests: number): Promise<void> {
+  const guest = `guest exit ${r.code ?? r.signal} after ${r.seconds.toFixed(0)} s; its stderr:\n${r.stderr.slice(-4000)}`;
+  const results = parseTap(r.stdout);
+  for (const res of results) {
+    await t.test(`[vm] ${res.name}`, () => {
+      if (!res.ok) assert.fail(`failed in the VM:\n${res.detail}`);
+    });
+  }
+  const summary = tapSummary(r.stdout);
+  assert.ok(results.length >= minTests, `the guest suite reported ${results.length} results (expected at least ${minTests})\n${guest}\n${r.stdout.slice(-4000)}`);
+  assert.equal(summary.tests, results.length, `every guest test reported\n${guest}`);
+  assert.equal(summary.pass, results.length, `every guest test passed\n${guest}`);
+  assert.equal(r.code, 0, guest);
 }

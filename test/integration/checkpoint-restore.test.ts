@@ -14,7 +14,7 @@ import { tsrun, uniqueId, tempDir, REPO, TSRUN } from '../helpers/tsrun';
 import { stateRoot } from '../helpers/bundle';
 import { waitFor } from '../helpers/wait';
 import { need } from '../helpers/need';
-import { parseTap, runInVm, tapSummary, vmMissing } from '../helpers/vm';
+import { reportGuestSuite, runInVm, vmMissing } from '../helpers/vm';
 import { CriuTestRoot, count, cgroupDir } from '../helpers/criu';
 
 const root = stateRoot('criu');
@@ -174,16 +174,6 @@ test('round trips in the kernel 6.1 VM (scripts/vm), where criu 3.17 can dump', 
   need(existsSync(TSRUN), `${TSRUN} (make build)`);
   need(existsSync(join(REPO, SUITE)), `${SUITE} (make build/test/.stamp)`);
   const r = await runInVm(['sh', '-c', `criu check && exec node --test --test-reporter=tap --test-concurrency=1 ${SUITE}`], { timeoutSec: 1200, vmArgs: ['--modules', MODULES] });
-  const guest = `guest exit ${r.code ?? r.signal} after ${r.seconds.toFixed(0)} s; its stderr:\n${r.stderr.slice(-4000)}`;
-  const results = parseTap(r.stdout);
-  for (const res of results) {
-    await t.test(`[vm] ${res.name}`, () => {
-      if (!res.ok) assert.fail(`failed in the VM:\n${res.detail}`);
-    });
-  }
-  const summary = tapSummary(r.stdout);
-  assert.ok(results.length >= 7, `the guest suite reported ${results.length} results (expected its 7 tests)\n${guest}\n${r.stdout.slice(-4000)}`);
-  assert.equal(summary.pass, results.length, `every guest test passed\n${guest}`);
-  assert.equal(r.code, 0, guest);
+  await reportGuestSuite(t, r, 7);
   t.diagnostic(`VM: ${r.seconds.toFixed(1)} s`);
 });
