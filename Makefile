@@ -21,7 +21,7 @@ dist/tsrun-stage: native/stage.c
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 # dist/tsrun.js (the CLI) and dist/init.js (the container's init stage) are built together.
-dist/tsrun.js: node_modules/.package-lock.json $(GEN)/.stamp $(SRC) scripts/build.mjs
+dist/tsrun.js: node_modules/.package-lock.json $(GEN)/.stamp $(SRC) scripts/build.mjs scripts/yargs-assert.cjs
 	$(NODE) scripts/build.mjs cli
 
 # The launcher has the absolute paths of node and of the CLI compiled in.

@@ -2,7 +2,7 @@
 // Usage: node scripts/build.mjs [cli|tests|all]
 import { build } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
@@ -47,13 +47,37 @@ const lazyValidators = {
   },
 };
 
+// yargs' CommonJS build reads process.stdout.columns as it loads, and requires node:assert,
+// which reads process.stderr (for its colours): making those two streams loads Node's stream
+// stack, about 2 ms of every command, and makes the caller's stdout pipe non-blocking, for a
+// value only help text needs. The CLI bundle gets yargs with the columns read when help is
+// wrapped, and the two assert functions it uses (scripts/yargs-assert.cjs). The build fails if
+// yargs no longer has the code edited (a new version must be looked at, not silently slower).
+const lazyYargsStdio = {
+  name: 'lazy-yargs-stdio',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]index\.cjs$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      const edits = [
+        ['stdColumns:void 0!==process.stdout.columns?process.stdout.columns:null', 'get stdColumns(){return void 0!==process.stdout.columns?process.stdout.columns:null}'],
+        ['var t=require("assert");', `var t=require(${JSON.stringify(join(process.cwd(), 'scripts', 'yargs-assert.cjs'))});`],
+      ];
+      for (const [from, to] of edits) {
+        if (text.split(from).length !== 2) throw new Error(`lazy-yargs-stdio: ${args.path} no longer contains ${from} exactly once`);
+        text = text.replace(from, to);
+      }
+      return { contents: text, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
+};
+
 if (what === 'cli' || what === 'all') {
   await build({
     ...common,
     entryPoints: { 'tsrun.bundle': 'src/cli/main.ts', 'init.bundle': 'src/init/main.ts' },
     outdir: 'dist',
     minify: true,
-    plugins: [lazyValidators],
+    plugins: [lazyValidators, lazyYargsStdio],
   });
   mkdirSync('dist/generated', { recursive: true });
   await build({ ...common, entryPoints: ['src/spec/generated/validators.js'], outfile: 'dist/generated/validators.bundle.js', minify: true });

@@ -5,6 +5,7 @@ import { Logger } from '../log/logger';
 import { DEFAULT_ROOT, StateStore } from '../state/store';
 import { versionText } from '../version';
 import { separateExecCommand } from './exec-argv';
+import { writeStderr, writeStdout } from './stdio';
 import { CommandError, type CommandArgs, type CommandContext, type GlobalOptions } from './context';
 
 type Handler = (ctx: CommandContext, args: CommandArgs) => Promise<number | void> | number | void;
@@ -106,7 +107,13 @@ function criuArgs<T>(y: Argv<T>) {
 export function buildCli(argv: string[]): Argv {
   // Loaded here, not at import: `--version` answers without paying for the parser.
   const yargs = require('yargs/yargs') as (args: string[], cwd: string) => Argv;
-  return yargs(argv, workingDirectory())
+  const cli = yargs(argv, workingDirectory());
+  // Help is wrapped at 110 columns, or to a narrower terminal when help is asked for. Only then
+  // is the terminal's width looked up: it is process.stdout's (see stdio.ts), and yargs builds
+  // its help text after every command.
+  const asksForHelp = argv.length === 0 || argv.includes('--help') || argv.includes('-h');
+  cli.wrap(asksForHelp ? Math.min(110, process.stdout.columns || 110) : 110);
+  return cli
     .scriptName('tsrun')
     .usage('tsrun: an OCI container runtime (runc-compatible)\n\nUsage: $0 [global options] <command> [command options]')
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false, 'boolean-negation': false, 'populate--': true })
@@ -250,7 +257,6 @@ export function buildCli(argv: string[]): Argv {
     .version(false)
     .help('help')
     .alias('help', 'h')
-    .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err, y) => {
       if (err) throw err;
       process.stderr.write(`tsrun: ${msg}\n\n`);
@@ -276,13 +282,13 @@ function joinStdinValues(argv: string[]): string[] {
 async function main(argv: string[]): Promise<void> {
   // dockerd and podman call --version often: answer it without loading the parser.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-    process.stdout.write(versionText());
+    writeStdout(versionText());
     return;
   }
   await buildCli(joinStdinValues(separateExecCommand(argv))).parseAsync();
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`tsrun: ${errorMessage(err)}\n`);
+  writeStderr(`tsrun: ${errorMessage(err)}\n`);
   process.exitCode = 1;
 });

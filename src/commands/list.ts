@@ -5,6 +5,7 @@ import { CommandError } from '../cli/context';
 import { containerStatus, stateView, type StateView } from '../state/status';
 import { formatTable } from './table';
 import { userName } from '../state/owner';
+import { writeStdout } from '../cli/stdio';
 
 export default function list(ctx: CommandContext, args: CommandArgs): void {
   const views: StateView[] = [];
@@ -21,17 +22,17 @@ export default function list(ctx: CommandContext, args: CommandArgs): void {
     views.push(view);
   }
   if (args.quiet) {
-    for (const v of views) process.stdout.write(v.id + '\n');
+    for (const v of views) writeStdout(v.id + '\n');
     return;
   }
   if (args.format === 'json') {
     // runc prints `null` for no containers; clients decode both.
-    process.stdout.write((views.length === 0 ? 'null' : JSON.stringify(views)) + '\n');
+    writeStdout((views.length === 0 ? 'null' : JSON.stringify(views)) + '\n');
     return;
   }
   if (args.format !== 'table') throw new CommandError(`invalid format option ${String(args.format)}`);
   const rows = views.map((v) => [v.id, String(v.pid), v.status, v.bundle, v.created, v.owner]);
-  process.stdout.write(formatTable(['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], rows));
+  writeStdout(formatTable(['ID', 'PID', 'STATUS', 'BUNDLE', 'CREATED', 'OWNER'], rows));
 }
 
 function ownerOf(dir: string): string {

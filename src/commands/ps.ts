@@ -12,6 +12,7 @@ import { userName } from '../state/owner';
 import { containerStatus } from '../state/status';
 import { containerCgroup } from '../runtime/cgroup';
 import { containerPids } from '../runtime/processes';
+import { writeStdout } from '../cli/stdio';
 
 const CLOCK_TICKS = 100;
 
@@ -27,15 +28,15 @@ export default function ps(ctx: CommandContext, args: CommandArgs): void {
   else pids = status === 'stopped' ? [] : containerPids(record.pid);
 
   if (format === 'json') {
-    process.stdout.write(JSON.stringify(pids) + '\n');
+    writeStdout(JSON.stringify(pids) + '\n');
     return;
   }
   const psArgs = ((args['--'] as unknown[] | undefined) ?? []).map(String);
   if (psArgs.length > 0) {
-    process.stdout.write(filterPs(psArgs, pids));
+    writeStdout(filterPs(psArgs, pids));
     return;
   }
-  process.stdout.write(psTable(pids));
+  writeStdout(psTable(pids));
 }
 
 /** runc: run ps with the options, keep the header and the lines whose PID column is ours. */

@@ -2,6 +2,7 @@
 // "level":"error" JSON record, podman decodes the whole file as ONE JSON object, so a failing
 // command writes exactly one error record (debug records only appear with --debug).
 import { appendFileSync } from 'node:fs';
+import { writeStderr } from '../cli/stdio';
 
 export type LogFormat = 'text' | 'json';
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -41,23 +42,23 @@ export class Logger {
   error(msg: string): void {
     if (this.options.file) {
       this.append(formatRecord(this.options.format, 'error', msg, rfc3339()));
-      process.stderr.write(msg + '\n');
+      writeStderr(msg + '\n');
     } else {
-      process.stderr.write(formatRecord(this.options.format, 'error', msg, rfc3339()));
+      writeStderr(formatRecord(this.options.format, 'error', msg, rfc3339()));
     }
   }
 
   private write(level: LogLevel, msg: string): void {
     const line = formatRecord(this.options.format, level, msg, rfc3339());
     if (this.options.file) this.append(line);
-    else process.stderr.write(line);
+    else writeStderr(line);
   }
 
   private append(line: string): void {
     try {
       appendFileSync(this.options.file as string, line, { mode: 0o644 });
     } catch (err) {
-      process.stderr.write(`tsrun: cannot write log file ${this.options.file}: ${(err as Error).message}\n`);
+      writeStderr(`tsrun: cannot write log file ${this.options.file}: ${(err as Error).message}\n`);
     }
   }
 }
