@@ -303,6 +303,19 @@ test('a terminal container: restore --console-socket hands over the new pty mast
     assert.equal(rt(['delete', id]).code, 0);
     assert.ok(!existsSync(join(root, id)), 'state left after delete');
     assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after delete');
+
+    // The same images with a config without a terminal: refused, nothing left running.
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    config.process.terminal = false;
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    const n = count(data);
+    const bad = rt(['restore', '-d', '--bundle', bundle, '--image-path', images, id]);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /the checkpoint has a terminal .* but process\.terminal is false/);
+    assert.ok(!existsSync(join(root, id)), 'state left after the refused restore');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the refused restore');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(count(data), n, 'a process of the refused restore runs');
   } finally {
     for (const t of terms) t.close();
     rt(['delete', '--force', id]);
@@ -341,6 +354,33 @@ test('a terminal container restored in the foreground without a console socket: 
     term?.close();
     child?.kill('SIGKILL');
     if (pty) closeSync(pty.slave);
+    rt(['delete', '--force', id]);
+  }
+});
+
+test('a checkpoint without a terminal restored with process.terminal true is refused, leaving nothing', async () => {
+  const id = uniqueId('notty');
+  const { bundle, data } = counterBundle('notty');
+  assert.equal(rt(['run', '-d', '--bundle', bundle, id]).code, 0);
+  await waitFor(() => count(data) >= 2, 'the counter to start', 60_000);
+  const images = join(work.path, 'img-notty');
+  const ck = rt(['checkpoint', '--image-path', images, id]);
+  assert.equal(ck.code, 0, ck.stderr);
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.process.terminal = true;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  const sock = ConsoleSocket.in(work.path, 'notty.sock');
+  try {
+    const n = count(data);
+    const r = rt(['restore', '-d', '--bundle', bundle, '--image-path', images, '--console-socket', sock.path, id]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /process\.terminal is true in the bundle's config but the checkpoint has no terminal/);
+    assert.ok(!existsSync(join(root, id)), 'state left after the refused restore');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the refused restore');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(count(data), n, 'a process of the refused restore runs');
+  } finally {
+    sock.close();
     rt(['delete', '--force', id]);
   }
 });
