@@ -75,6 +75,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
   let cgroup: CgroupManager | undefined;
   let criuRoot: string | undefined;
   let pid = 0;
+  let handedOver = false;
   const release = () => {
     unmountCriuRoot(criuRoot);
     criuRoot = undefined;
@@ -167,15 +168,18 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
             pid = notifyPid;
             recordAs(pid);
           } else if (script === 'orphan-pts-master' && received.length > 0) {
+            // The dumped init's terminal, on a new pty pair criu made: its master.
+            if (!terminal) throw new CommandError('the checkpoint has a terminal (its processes were on a pty) but process.terminal is false in the bundle\'s config');
             if (consoleSock !== undefined) sys.sendFds(consoleSock, Buffer.from(CONSOLE_NAME), [received[0] as number]);
             else master = received.splice(0, 1)[0]; // ours now: proxied in the foreground
+            handedOver = true;
           }
         },
       });
       if (resp.restorePid !== undefined && resp.restorePid > 0) pid = resp.restorePid;
       if (pid <= 0) throw new CommandError('criu restore answered without the pid of the restored init');
       if (!recorded) recordAs(pid);
-      if (terminal && consoleSock === undefined && master === undefined) throw new CommandError('criu restored a terminal container but sent no pty master');
+      if (terminal && !handedOver) throw new CommandError('process.terminal is true in the bundle\'s config but the checkpoint has no terminal (criu restored no pty)');
     });
   } catch (err) {
     // Nothing of a failed restore stays: its tasks, cgroup, mount and state directory.

@@ -1,6 +1,7 @@
 // Terminals for tests: the caller's side of --console-socket (what go-runc's console socket
 // and conmon do, written with tsrun's libc layer since node:net cannot receive fds), pty pairs,
 // and a reader that collects what a pty master gives until a pattern or EOF.
+import assert from 'node:assert/strict';
 import { closeSync, writeSync } from 'node:fs';
 import { ReadStream } from 'node:tty';
 import { join } from 'node:path';
@@ -55,6 +56,17 @@ export class ConsoleSocket {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** The one message of the console socket: checked as go-runc checks it, then the master. */
+export function receiveMaster(sock: ConsoleSocket): number {
+  const msg = sock.receive();
+  assert.equal(msg.data, '/dev/ptmx', 'the data of the message');
+  assert.equal(msg.fds.length, 1, 'exactly one fd in the SCM_RIGHTS message');
+  const master = msg.fds[0] as number;
+  assert.ok(isPtyMaster(master), 'the fd is a pty master (TIOCGPTN works)');
+  assert.equal(sock.hasPending(), false, 'one connection only');
+  return master;
 }
 
 /** A new pty pair of the host's devpts: the master and its slave (both close-on-exec). */

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync, clo
 import { join } from 'node:path';
 import { tsrun, tsrunToFiles, tempDir, uniqueId, type Result } from '../helpers/tsrun';
 import { baseConfig, makeBundle, stateRoot, hostMountCount } from '../helpers/bundle';
-import { ConsoleSocket, PtyReader, isPtyMaster } from '../helpers/pty';
+import { ConsoleSocket, PtyReader, receiveMaster } from '../helpers/pty';
 import { waitFor } from '../helpers/wait';
 
 const root = stateRoot('terminal-console');
@@ -37,17 +37,6 @@ function terminalConfig(args: string[], consoleSize?: { height: number; width: n
   config.process.terminal = true;
   if (consoleSize) config.process.consoleSize = consoleSize;
   return config;
-}
-
-/** The one message of the console socket: checked as go-runc checks it, then the master. */
-function receiveMaster(sock: ConsoleSocket): number {
-  const msg = sock.receive();
-  assert.equal(msg.data, '/dev/ptmx', 'the data of the message');
-  assert.equal(msg.fds.length, 1, 'exactly one fd in the SCM_RIGHTS message');
-  const master = msg.fds[0] as number;
-  assert.ok(isPtyMaster(master), 'the fd is a pty master (TIOCGPTN works)');
-  assert.equal(sock.hasPending(), false, 'one connection only');
-  return master;
 }
 
 

@@ -1,18 +1,19 @@
 // Runs INSIDE the VM of scripts/vm/run (Debian's kernel 6.1, where criu 3.17 can dump),
 // started by test/integration/checkpoint-restore.test.ts; `make test` does not run it on the
 // host. Real round trips: a busybox counter dumped and restored (with and without
-// --leave-running, pre-dump chains, a foreground restore's exit code, stdio pipes), its bind
-// mount, its own network namespace, a network namespace joined by path, hooks, cgroups, and
+// --leave-running, pre-dump chains, a foreground restore's exit code, stdio pipes, a terminal
+// handed to a new --console-socket or proxied by a foreground restore), its bind mount, its own network namespace, a network namespace joined by path, hooks, cgroups, and
 // failed restores that leave nothing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { uniqueId, tempDir, TSRUN } from '../helpers/tsrun';
 import { stateRoot } from '../helpers/bundle';
 import { waitFor } from '../helpers/wait';
 import { CriuTestRoot, count, cgroupDir } from '../helpers/criu';
+import { ConsoleSocket, PtyReader, openPty, receiveMaster } from '../helpers/pty';
 
 const root = stateRoot('criu-vm');
 const work = tempDir('criu-vm');
@@ -227,5 +228,159 @@ test('a network namespace joined by path is external: the restored container is 
   } finally {
     rt(['delete', '--force', id]);
     spawnSync('ip', ['netns', 'delete', ns]);
+  }
+});
+
+/**
+ * The counter on a terminal (process.terminal): it prints n=I on the pty each second (and
+ * counts in /data/count), echoes "got:LINE" for a line typed meanwhile, exits 5 on "exit".
+ */
+function terminalBundle(name: string): { bundle: string; data: string } {
+  const b = counterBundle(name);
+  const config = JSON.parse(readFileSync(join(b.bundle, 'config.json'), 'utf8'));
+  config.process.terminal = true;
+  config.process.args = ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /data/count; echo "n=$i"; if read -t 1 line; then [ "$line" = exit ] && exit 5; echo "got:$line"; fi; done'];
+  writeFileSync(join(b.bundle, 'config.json'), JSON.stringify(config));
+  return b;
+}
+
+/** A terminal container created with a console socket and started: its master, read. */
+async function startOnConsole(id: string, bundle: string, name: string): Promise<PtyReader> {
+  const sock = ConsoleSocket.in(work.path, `${name}.sock`);
+  try {
+    const cr = rt(['create', '--bundle', bundle, '--console-socket', sock.path, id]);
+    assert.equal(cr.code, 0, cr.stderr);
+    const term = new PtyReader(receiveMaster(sock));
+    assert.equal(rt(['start', id]).code, 0);
+    await term.waitFor(/^n=2$/m, 60_000);
+    return term;
+  } finally {
+    sock.close();
+  }
+}
+
+test('a terminal container: restore --console-socket hands over the new pty master, output and input go on through it', async () => {
+  const id = uniqueId('tty');
+  const { bundle, data } = terminalBundle('tty');
+  const terms: PtyReader[] = [];
+  try {
+    const before = await startOnConsole(id, bundle, 'tty-create');
+    terms.push(before);
+    before.write('first\n');
+    await before.waitFor(/^got:first$/m, 60_000);
+    const images = join(work.path, 'img-tty');
+    const ck = rt(['checkpoint', '--image-path', images, id]);
+    assert.equal(ck.code, 0, ck.stderr);
+    // The dumped processes are gone: the old pty has no slave left.
+    await before.waitEnd(60_000);
+    const dumped = count(data);
+
+    const sock = ConsoleSocket.in(work.path, 'tty-restore.sock');
+    let master: number;
+    try {
+      const r = rt(['restore', '-d', '--bundle', bundle, '--image-path', images, '--console-socket', sock.path, id]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '');
+      master = receiveMaster(sock); // the message as create sends it: "/dev/ptmx" and one fd
+    } finally {
+      sock.close();
+    }
+    const after = new PtyReader(master);
+    terms.push(after);
+    const s = state(id);
+    assert.equal(s.status, 'running');
+    // The counter goes on from its dumped value on the new terminal, and typing reaches it.
+    await after.waitFor(new RegExp(`^n=${dumped + 2}$`, 'm'), 60_000);
+    assert.doesNotMatch(after.text, /^n=1$/m, 'the restored counter started over');
+    after.write('second\n');
+    await after.waitFor(/^got:second$/m, 60_000);
+    // Its stdio is the container's pty still (criu made a new pair in its devpts).
+    for (const fd of [0, 1, 2]) assert.match(readlinkSync(`/proc/${s.pid}/fd/${fd}`), /^\/dev\/pts\/\d+$/);
+
+    assert.equal(rt(['kill', id, 'KILL']).code, 0);
+    await waitFor(() => state(id).status === 'stopped', 'the restored container to stop', 60_000);
+    await after.waitEnd(60_000);
+    assert.equal(rt(['delete', id]).code, 0);
+    assert.ok(!existsSync(join(root, id)), 'state left after delete');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after delete');
+
+    // The same images with a config without a terminal: refused, nothing left running.
+    const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    config.process.terminal = false;
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+    const n = count(data);
+    const bad = rt(['restore', '-d', '--bundle', bundle, '--image-path', images, id]);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /the checkpoint has a terminal .* but process\.terminal is false/);
+    assert.ok(!existsSync(join(root, id)), 'state left after the refused restore');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the refused restore');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(count(data), n, 'a process of the refused restore runs');
+  } finally {
+    for (const t of terms) t.close();
+    rt(['delete', '--force', id]);
+  }
+});
+
+test('a terminal container restored in the foreground without a console socket: tsrun proxies the pty, as run -t', async () => {
+  const id = uniqueId('ttyfg');
+  const { bundle, data } = terminalBundle('ttyfg');
+  const before = await startOnConsole(id, bundle, 'ttyfg-create');
+  let pty: { master: number; slave: number } | undefined;
+  let term: PtyReader | undefined;
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    const images = join(work.path, 'img-ttyfg');
+    const ck = rt(['checkpoint', '--image-path', images, id]);
+    assert.equal(ck.code, 0, ck.stderr);
+    await before.waitEnd(60_000);
+    const dumped = count(data);
+    // tsrun's stdio is a pty of ours, as a user's terminal.
+    pty = openPty({ rows: 24, cols: 80 });
+    child = spawn(TSRUN, ['--root', root, 'restore', '--bundle', bundle, '--image-path', images, id], { stdio: [pty.slave, pty.slave, pty.slave] });
+    const exit = new Promise<number | null>((resolve) => child?.on('exit', (code) => resolve(code)));
+    term = new PtyReader(pty.master);
+    await term.waitFor(new RegExp(`^n=${dumped + 2}$`, 'm'), 60_000);
+    assert.doesNotMatch(term.text, /^n=1$/m, 'the restored counter started over');
+    assert.equal(state(id).status, 'running');
+    term.write('third\n');
+    await term.waitFor(/^got:third$/m, 60_000);
+    term.write('exit\n');
+    assert.equal(await exit, 5, `the foreground restore's exit status; the terminal showed:\n${term.text}`);
+    assert.ok(!existsSync(join(root, id)), 'state left after the foreground restore');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the foreground restore');
+  } finally {
+    before.close();
+    term?.close();
+    child?.kill('SIGKILL');
+    if (pty) closeSync(pty.slave);
+    rt(['delete', '--force', id]);
+  }
+});
+
+test('a checkpoint without a terminal restored with process.terminal true is refused, leaving nothing', async () => {
+  const id = uniqueId('notty');
+  const { bundle, data } = counterBundle('notty');
+  assert.equal(rt(['run', '-d', '--bundle', bundle, id]).code, 0);
+  await waitFor(() => count(data) >= 2, 'the counter to start', 60_000);
+  const images = join(work.path, 'img-notty');
+  const ck = rt(['checkpoint', '--image-path', images, id]);
+  assert.equal(ck.code, 0, ck.stderr);
+  const config = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  config.process.terminal = true;
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
+  const sock = ConsoleSocket.in(work.path, 'notty.sock');
+  try {
+    const n = count(data);
+    const r = rt(['restore', '-d', '--bundle', bundle, '--image-path', images, '--console-socket', sock.path, id]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /process\.terminal is true in the bundle's config but the checkpoint has no terminal/);
+    assert.ok(!existsSync(join(root, id)), 'state left after the refused restore');
+    assert.ok(!existsSync(cgroupDir(id)), 'cgroup left after the refused restore');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(count(data), n, 'a process of the refused restore runs');
+  } finally {
+    sock.close();
+    rt(['delete', '--force', id]);
   }
 });
