@@ -35,6 +35,8 @@ import { closeAll, emptyNamespaces, inheritStdioPipes, restoreExternalMounts, re
 import { ReqType, type CriuOpts } from './criu-proto';
 import { openCriuDir, type CriuFlags } from './checkpoint';
 
+const NO_PTY = 'process.terminal is true in the bundle\'s config but the checkpoint has no terminal (criu restored no pty)';
+
 export interface RestoreOptions extends CriuFlags {
   id: string;
   bundle: string;
@@ -51,7 +53,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
   const bundle = loadBundle(o.bundle);
   const { spec } = bundle;
   assertSupported(spec);
-  if (ctx.options.systemdCgroup) throw new UnsupportedError('--systemd-cgroup: systemd cgroup driver is not supported (tsrun manages cgroupfs directly)');
+  if (ctx.options.systemdCgroup) throw new UnsupportedError('--systemd-cgroup: restoring into a systemd unit is not supported yet (restore without it: tsrun then manages the cgroup itself)');
   planNamespaces(spec);
   const terminal = spec.process?.terminal === true;
   if (o.detach && terminal && o.consoleSocket === undefined) throw new CommandError('cannot allocate tty if tsrun will detach without setting console socket');
@@ -166,6 +168,8 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
             await runHooks('createRuntime', spec.hooks?.createRuntime, hookState(pid));
           } else if (script === 'post-restore' && notifyPid !== undefined) {
             pid = notifyPid;
+            // Before criu resumes the tasks: a refused restore must not run any of them.
+            if (terminal && !handedOver) throw new CommandError(NO_PTY);
             recordAs(pid);
           } else if (script === 'orphan-pts-master' && received.length > 0) {
             // The dumped init's terminal, on a new pty pair criu made: its master.
@@ -179,7 +183,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
       if (resp.restorePid !== undefined && resp.restorePid > 0) pid = resp.restorePid;
       if (pid <= 0) throw new CommandError('criu restore answered without the pid of the restored init');
       if (!recorded) recordAs(pid);
-      if (terminal && !handedOver) throw new CommandError('process.terminal is true in the bundle\'s config but the checkpoint has no terminal (criu restored no pty)');
+      if (terminal && !handedOver) throw new CommandError(NO_PTY);
     });
   } catch (err) {
     // Nothing of a failed restore stays: its tasks, cgroup, mount and state directory.
@@ -188,7 +192,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
     if (pid > 0) killQuietly(pid);
     if (cgroup) {
       try {
-        removeAfterFailedCreate(cgroup, pid);
+        await removeAfterFailedCreate(cgroup, pid);
       } catch (cleanup) {
         ctx.logger.warn(`removing the cgroup of the failed restore: ${(cleanup as Error).message}`);
       }
