@@ -8,6 +8,7 @@
 // temporary directory that imitates a cgroupfs (test/unit/cgroups-*.test.ts).
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleepMs } from '../linux/sleep';
 
 export interface CgroupFs {
   /** The whole content of dir/file (with its trailing newline). */
@@ -131,10 +132,6 @@ export function readPids(fs: CgroupFs, dir: string): number[] {
     .map(Number);
 }
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
 
 /**
  * Writes a pid into dir/cgroup.procs. EINVAL can mean the task is still being created

@@ -7,7 +7,8 @@
 import { join, posix } from 'node:path';
 import { withTiedSettings } from './update';
 import type { LinuxResources } from '../spec';
-import { CgroupFileError, readNumber, removeCgroupDir, sleepMs, writePid } from './fs';
+import { CgroupFileError, readNumber, removeCgroupDir, writePid } from './fs';
+import { sleepMs } from '../linux/sleep';
 import { DeviceEmulator } from './devices';
 import {
   CgroupResourceError,

@@ -11,6 +11,7 @@ import type { CgroupRecord } from '../cgroups';
 import { isProcessAlive, processStartTime } from '../linux/proc';
 import { ContainerNotFoundError } from '../state/store';
 import { recordedCgroup, removeAfterFailedCreate } from './cgroup';
+import { sleepMs } from '../linux/sleep';
 
 export const CREATING_FILE = 'creating.json';
 const STATE_FILE = 'state.json';
@@ -42,8 +43,6 @@ export function noteInit(dir: string, pid: number): void {
   noteCreating(dir, { pid, pidStartTime: processStartTime(pid) ?? '' });
 }
 
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-
 /**
  * `delete --force` of a container that has a state directory but no state.json: a create in
  * progress or one that was killed. Waits for the container's lock (a live create holds it until
@@ -70,7 +69,7 @@ export async function removeHalfMade(ctx: CommandContext, id: string): Promise<b
           // already gone
         }
         const deadline = Date.now() + 10_000;
-        while (isProcessAlive(pid, note.pidStartTime) && Date.now() < deadline) Atomics.wait(sleepBuffer, 0, 0, 2);
+        while (isProcessAlive(pid, note.pidStartTime) && Date.now() < deadline) sleepMs(2);
       }
       if (note.cgroup) {
         try {

@@ -12,11 +12,7 @@ import { containerCgroup, removeContainerCgroup } from './cgroup';
 import { removeHalfMade } from './creating';
 import type { CgroupManager } from '../cgroups';
 import { openNotifyRelay, type NotifyRelay } from './notify-socket';
-
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-function sleepMs(ms: number): void {
-  Atomics.wait(sleepBuffer, 0, 0, ms);
-}
+import { sleepMs } from '../linux/sleep';
 
 function current(ctx: CommandContext, id: string): { record: ContainerRecord; status: ContainerStatus; dir: string } {
   const record = ctx.store.read(id);

@@ -13,10 +13,7 @@ import { waitFor as waitForCondition } from './wait';
 
 export { uniqueId };
 
-const sleepBuffer = new Int32Array(new SharedArrayBuffer(4));
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleepBuffer, 0, 0, ms);
-}
+export { sleepMs } from '../../src/linux/sleep';
 
 /** Polls `cond` until true (or throws after `timeoutMs`, naming `what`). */
 /** waitFor with the description first, as the hostile tests call it. */

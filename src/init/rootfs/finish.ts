@@ -10,6 +10,7 @@ import { RootfsError, attempt, wrapError } from './errors';
 import { MS_LOCKED_FLAGS, describeMountFlags, statvfsToMountFlags } from './flags';
 import { isBindMount } from './mounts';
 import { cleanPath } from './paths';
+import { sleepMs } from '../../linux/sleep';
 
 /** Data of the empty read-only tmpfs that masks a directory (as small as tmpfs allows). */
 const MASK_TMPFS_DATA = 'nr_blocks=1,nr_inodes=1';
@@ -78,11 +79,6 @@ export function readonlyPaths(sys: Syscalls, paths: readonly string[]): void {
     const flags = (current & MS_LOCKED_FLAGS) | MS_BIND | MS_REMOUNT | MS_RDONLY;
     attempt(what, `remount ${describeMountFlags(flags)}`, () => sys.mount(path, path, null, flags, null));
   }
-}
-
-/** Sleeps synchronously (the init has nothing else to do meanwhile). */
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /**
