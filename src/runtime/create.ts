@@ -18,10 +18,10 @@ import { runHooks } from './hooks';
 import { killQuietly, launchInit } from './launch';
 import { planNamespaces, stageNamespaceArgs } from './namespaces';
 import { assertSupported } from './unsupported';
-import { cgroupMountDirs, createContainerCgroup, joinInit, removeAfterFailedCreate, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
+import { cgroupMountDirs, createContainerCgroup, joinInit, startMigrationWarmup, stopMigrationWarmup } from './cgroup';
 import type { MigrationWarmup } from '../cgroups/migration-warmup';
 import type { ParentChannel } from './channel';
-import { noteInit } from './creating';
+import { discardUnrecorded, noteInit } from './creating';
 import type { CgroupManager } from '../cgroups';
 import type { InitConfig, ParentMessage } from './protocol';
 import { connectSeccompAgent } from '../seccomp';
@@ -179,14 +179,7 @@ export async function createContainerWithConsole(ctx: CommandContext, options: C
   } catch (err) {
     closeConsole(consoleFds, 'all');
     if (initPid > 0) killQuietly(initPid);
-    if (cgroup) {
-      try {
-        await removeAfterFailedCreate(cgroup, initPid);
-      } catch (cleanup) {
-        ctx.logger.warn(`removing the cgroup of the failed container: ${(cleanup as Error).message}`);
-      }
-    }
-    ctx.store.remove(id);
+    await discardUnrecorded(ctx, id, cgroup, initPid, 'the failed container');
     throw err;
   }
 }

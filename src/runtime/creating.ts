@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandContext } from '../cli/context';
-import type { CgroupRecord } from '../cgroups';
+import type { CgroupManager, CgroupRecord } from '../cgroups';
 import { isProcessAlive, processStartTime } from '../linux/proc';
 import { ContainerNotFoundError } from '../state/store';
 import { recordedCgroup, removeAfterFailedCreate } from './cgroup';
@@ -44,6 +44,22 @@ export function noteInit(dir: string, pid: number): void {
 }
 
 /**
+ * The end of a container that was never recorded (a failed create or restore, a half-made one):
+ * its cgroup, once `pid` (already killed) has left it, then its state directory. A cgroup that
+ * cannot be removed is a warning: the failure that brought us here is the error reported.
+ */
+export async function discardUnrecorded(ctx: CommandContext, id: string, cgroup: CgroupManager | undefined, pid: number, what: string): Promise<void> {
+  if (cgroup) {
+    try {
+      await removeAfterFailedCreate(cgroup, pid);
+    } catch (err) {
+      ctx.logger.warn(`removing the cgroup of ${what}: ${(err as Error).message}`);
+    }
+  }
+  ctx.store.remove(id);
+}
+
+/**
  * `delete --force` of a container that has a state directory but no state.json: a create in
  * progress or one that was killed. Waits for the container's lock (a live create holds it until
  * it has either recorded the container or removed everything), then removes what the note says
@@ -71,14 +87,8 @@ export async function removeHalfMade(ctx: CommandContext, id: string): Promise<b
         const deadline = Date.now() + 10_000;
         while (isProcessAlive(pid, note.pidStartTime) && Date.now() < deadline) sleepMs(2);
       }
-      if (note.cgroup) {
-        try {
-          await removeAfterFailedCreate(recordedCgroup(note.cgroup, (m) => ctx.logger.warn(m)), pid);
-        } catch (err) {
-          ctx.logger.warn(`removing the cgroup of the half-made container ${id}: ${(err as Error).message}`);
-        }
-      }
-      ctx.store.remove(id);
+      const cgroup = note.cgroup ? recordedCgroup(note.cgroup, (m) => ctx.logger.warn(m)) : undefined;
+      await discardUnrecorded(ctx, id, cgroup, pid, `the half-made container ${id}`);
       return true;
     });
   } catch (err) {

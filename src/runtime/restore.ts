@@ -22,8 +22,8 @@ import { CONSOLE_NAME } from '../init/terminal';
 import { loadBundle } from './bundle';
 import { assertSupported, UnsupportedError } from './unsupported';
 import { planNamespaces } from './namespaces';
-import { createContainerCgroup, removeAfterFailedCreate } from './cgroup';
-import { noteInit } from './creating';
+import { createContainerCgroup } from './cgroup';
+import { discardUnrecorded, noteInit } from './creating';
 import { runHooks } from './hooks';
 import { killQuietly } from './launch';
 import { writePidFile } from './create';
@@ -190,14 +190,7 @@ export async function restoreContainer(ctx: CommandContext, o: RestoreOptions): 
     release();
     if (master !== undefined) closeSync(master);
     if (pid > 0) killQuietly(pid);
-    if (cgroup) {
-      try {
-        await removeAfterFailedCreate(cgroup, pid);
-      } catch (cleanup) {
-        ctx.logger.warn(`removing the cgroup of the failed restore: ${(cleanup as Error).message}`);
-      }
-    }
-    ctx.store.remove(id);
+    await discardUnrecorded(ctx, id, cgroup, pid, 'the failed restore');
     throw err;
   }
   release();
