@@ -11,11 +11,12 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TSRUN, uniqueId, type Result } from '../helpers/tsrun';
-import { baseConfig, makeBundle, stateRoot } from '../helpers/bundle';
+import { makeBundle, stateRoot } from '../helpers/bundle';
 import { startPrivateBus, type PrivateBus } from '../helpers/dbus-bus';
 import { startFakeSystemd, type FakeSystemd } from '../helpers/fake-systemd';
 import { detectLayout } from '../../src/cgroups/layout';
 import { Variant } from '../../src/dbus/marshal';
+import { cgroupConfig } from '../helpers/cgroups';
 
 const root = stateRoot('systemd-fake');
 const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
@@ -47,12 +48,7 @@ function rt(args: string[], env: NodeJS.ProcessEnv = { ...process.env, DBUS_SYST
   });
 }
 
-function config(args: string[], cgroupsPath: string | undefined, resources?: object): ReturnType<typeof baseConfig> {
-  const c = baseConfig(args);
-  if (cgroupsPath !== undefined) c.linux.cgroupsPath = cgroupsPath;
-  if (resources) c.linux.resources = resources;
-  return c;
-}
+const config = cgroupConfig;
 
 /**
  * Every unit directory left below the test slice in any hierarchy. (The slice directories

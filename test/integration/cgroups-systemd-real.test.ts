@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, tempDir, tsrun, tsrunToFiles, uniqueId, type Result } from '../helpers/tsrun';
-import { baseConfig, busyboxRootfs, stateRoot } from '../helpers/bundle';
+import { busyboxRootfs, stateRoot } from '../helpers/bundle';
 import { need } from '../helpers/need';
 import { waitFor } from '../helpers/wait';
 import { detectLayout } from '../../src/cgroups/layout';
+import { cgroupConfig } from '../helpers/cgroups';
 
 const SYSTEMD = '/usr/lib/systemd/systemd';
 const root = stateRoot('systemd-real');
@@ -105,10 +106,8 @@ function show(unit: string, props: string[]): Record<string, string> {
   return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 function innerBundle(cgroupsPath: string | undefined, resources?: object): void {
-  const c = baseConfig(['sleep', '1000']);
+  const c = cgroupConfig(['sleep', '1000'], cgroupsPath, resources);
   c.root = { path: '/inner/rootfs', readonly: true };
-  if (cgroupsPath !== undefined) c.linux.cgroupsPath = cgroupsPath;
-  if (resources) c.linux.resources = resources;
   writeFileSync(join(work.path, 'inner', 'config.json'), JSON.stringify(c));
 }
 

@@ -4,14 +4,14 @@
 // cgroup is under /tsrun-test-<pid>/ and the after() hook checks nothing is left.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tsrun, tsrunToFiles, uniqueId, type Result } from '../helpers/tsrun';
-import { baseConfig, makeBundle, stateRoot } from '../helpers/bundle';
+import { makeBundle, stateRoot } from '../helpers/bundle';
 import { need } from '../helpers/need';
 import { detectLayout } from '../../src/cgroups/layout';
 import { waitFor } from '../helpers/wait';
+import { cgroupConfig, eventsUntilOom, removeCgroupTree } from '../helpers/cgroups';
 
 const root = stateRoot('cgroups-v1');
 const PARENT = `/tsrun-test-${process.pid}`;
@@ -28,20 +28,13 @@ const rtFiles = (args: string[]): Result => tsrunToFiles(['--root', root, ...arg
 const cg = (controller: string, path: string) => join(MOUNTS[controller]!, path);
 const readCg = (controller: string, path: string, file: string) => readFileSync(join(cg(controller, path), file), 'utf8').trim();
 
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const n of readdirSync(dir)) {
-    if (statSync(join(dir, n)).isDirectory()) removeTree(join(dir, n));
-  }
-  rmdirSync(dir);
-}
 
 after(() => {
   for (const id of readdirSync(root)) rt(['delete', '--force', id]);
   const left = Object.values(MOUNTS).filter((m) => existsSync(join(m, PARENT)) && readdirSync(join(m, PARENT)).some((n) => statSync(join(m, PARENT, n)).isDirectory()));
   for (const m of new Set(Object.values(MOUNTS))) {
     try {
-      removeTree(join(m, PARENT));
+      removeCgroupTree(join(m, PARENT));
     } catch {
       // reported below
     }
@@ -51,12 +44,7 @@ after(() => {
   assert.deepEqual(readdirSync(root), [], 'state directories left behind');
 });
 
-function config(args: string[], cgroupsPath: string | undefined, resources?: object): ReturnType<typeof baseConfig> {
-  const c = baseConfig(args);
-  if (cgroupsPath !== undefined) c.linux.cgroupsPath = cgroupsPath;
-  if (resources) c.linux.resources = resources;
-  return c;
-}
+const config = cgroupConfig;
 
 function pidsOf(controller: string, path: string): number[] {
   return readCg(controller, path, 'cgroup.procs').split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
@@ -313,15 +301,7 @@ test('events: one stats record like runc\'s; streaming with --interval; OOM even
   assert.ok(ev.data.pids.current >= 1);
   assert.ok(ev.data.cpu.usage.total > 0);
 
-  const child = spawn(join(process.cwd(), 'bin', 'tsrun'), ['--root', root, 'events', '--interval', '300ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  try {
-    await waitFor(() => out.split('\n').filter((l) => l.includes('"stats"')).length >= 2 && out.includes('"oom"'), 'two stats records and an OOM event', 15_000);
-  } finally {
-    child.kill();
-  }
-  const events = out.trim().split('\n').map((l) => JSON.parse(l));
+  const events = await eventsUntilOom(root, id, '300ms', 15_000);
   assert.ok(events.some((e) => e.type === 'oom' && e.id === id && e.data === undefined));
   assert.equal(rt(['delete', '--force', id]).code, 0);
 });

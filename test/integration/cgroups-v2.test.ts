@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { need } from '../helpers/need';
@@ -19,6 +19,7 @@ import { nodeCgroupFs } from '../../src/cgroups/fs';
 import { hostHugePageSizes, killPid } from '../../src/cgroups/common';
 import { linux } from '../../src/linux/syscalls';
 import type { LinuxResources } from '../../src/spec';
+import { removeCgroupTree } from '../helpers/cgroups';
 
 const layout = detectLayout(readFileSync('/proc/self/mountinfo', 'utf8'));
 const MOUNT = layout.unified?.mountPoint ?? '';
@@ -29,16 +30,11 @@ function manager(name: string): CgroupV2Manager {
   return new CgroupV2Manager(join(PARENT, name), MOUNT, { fs: nodeCgroupFs, warn: () => undefined, hugePageSizes: hostHugePageSizes, kill: killPid, sys: linux });
 }
 
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const n of readdirSync(dir)) if (statSync(join(dir, n)).isDirectory()) removeTree(join(dir, n));
-  rmdirSync(dir);
-}
 
 after(() => {
   rmSync(scratch, { recursive: true, force: true });
   const left = existsSync(PARENT) ? readdirSync(PARENT).filter((n) => statSync(join(PARENT, n)).isDirectory()) : [];
-  removeTree(PARENT);
+  removeCgroupTree(PARENT);
   assert.deepEqual(left, [], 'v2 cgroups left behind');
 });
 

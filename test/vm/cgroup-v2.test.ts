@@ -5,13 +5,14 @@
 // delete leaving no cgroup. Every container's cgroup is under /tsrun-test-<pid>/.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tsrun, tsrunToFiles, uniqueId, type Result } from '../helpers/tsrun';
-import { baseConfig, makeBundle, stateRoot } from '../helpers/bundle';
+import { makeBundle, stateRoot } from '../helpers/bundle';
 import { need } from '../helpers/need';
 import { waitFor } from '../helpers/wait';
+import { cgroupConfig, eventsUntilOom, removeCgroupTree } from '../helpers/cgroups';
 import { detectLayout } from '../../src/cgroups/layout';
 
 const MOUNT = '/sys/fs/cgroup';
@@ -26,26 +27,16 @@ const readCg = (path: string, file: string) => readFileSync(join(cg(path), file)
 const procs = (path: string) => readCg(path, 'cgroup.procs').split('\n').filter((l) => l !== '').map(Number).sort((a, b) => a - b);
 const keyValue = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1]);
 
-function removeTree(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const n of readdirSync(dir)) if (statSync(join(dir, n)).isDirectory()) removeTree(join(dir, n));
-  rmdirSync(dir);
-}
 
 after(() => {
   for (const id of readdirSync(root)) rt(['delete', '--force', id]);
   const left = existsSync(cg(PARENT)) ? readdirSync(cg(PARENT)).filter((n) => statSync(join(cg(PARENT), n)).isDirectory()) : [];
-  removeTree(cg(PARENT));
+  removeCgroupTree(cg(PARENT));
   assert.deepEqual(left, [], 'container cgroups left behind');
   assert.deepEqual(readdirSync(root), [], 'state directories left behind');
 });
 
-function config(args: string[], cgroupsPath: string | undefined, resources?: object): ReturnType<typeof baseConfig> {
-  const c = baseConfig(args);
-  if (cgroupsPath !== undefined) c.linux.cgroupsPath = cgroupsPath;
-  if (resources) c.linux.resources = resources;
-  return c;
-}
+const config = cgroupConfig;
 
 /** The VM's virtio disk (scripts/vm/run: /dev/vda), set to the BFQ scheduler for per-device weights. */
 function disk(): { major: number; minor: number } {
@@ -294,15 +285,7 @@ test('events: a stats record with the v2 numbers; streaming with --interval; OOM
   assert.deepEqual(ev.data.cpuset?.cpus, [0]);
   assert.ok('2MB' in ev.data.hugetlb, 'hugetlb sizes');
 
-  const child = spawn(join(process.cwd(), 'bin', 'tsrun'), ['--root', root, 'events', '--interval', '500ms', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  try {
-    await waitFor(() => out.split('\n').filter((l) => l.includes('"stats"')).length >= 2 && out.includes('"oom"'), 'two stats records and an OOM event', 60_000);
-  } finally {
-    child.kill();
-  }
-  const events = out.trim().split('\n').map((l) => JSON.parse(l));
+  const events = await eventsUntilOom(root, id, '500ms', 60_000);
   assert.ok(events.some((e) => e.type === 'oom' && e.id === id && e.data === undefined));
   assert.equal(rt(['delete', '--force', id]).code, 0);
 });
