@@ -22,25 +22,17 @@ export interface WhileWaiting {
   tick(): void;
 }
 
-/** Parent side: blocking line reads and writes on our end of the socket pair. */
-export class ParentChannel {
+const closed = () => new ChannelClosedError('the container init exited before it was ready');
+
+/** Lines from a blocking socket, for both sides; EOF (or a reset) gives undefined. */
+class LineReader {
   private buffer = Buffer.alloc(0);
   private eof = false;
-  private open = true;
-  private waiting: WhileWaiting | undefined;
 
-  constructor(
-    private readonly sys: Syscalls,
-    private readonly fd: number,
-  ) {}
+  constructor(private readonly fd: number) {}
 
-  /** Calls `w.tick()` every `w.everyMs` while readLine() waits, until whileWaiting(undefined). */
-  whileWaiting(w: WhileWaiting | undefined): void {
-    this.waiting = w;
-  }
-
-  /** The next line, without its newline. */
-  readLine(): string {
+  /** The next line without its newline; `beforeRead` runs before each read (it may wait). */
+  next(beforeRead?: () => void): string | undefined {
     for (;;) {
       const nl = this.buffer.indexOf(0x0a);
       if (nl >= 0) {
@@ -48,8 +40,8 @@ export class ParentChannel {
         this.buffer = this.buffer.subarray(nl + 1);
         return line;
       }
-      if (this.eof || !this.open) throw new ChannelClosedError('the container init exited before it was ready');
-      for (let w = this.waiting; w !== undefined && !this.sys.pollIn(this.fd, w.everyMs); w = this.waiting) w.tick();
+      if (this.eof) return undefined;
+      beforeRead?.();
       const chunk = Buffer.allocUnsafe(65536);
       let n: number;
       try {
@@ -63,6 +55,38 @@ export class ParentChannel {
       if (n === 0) this.eof = true;
       else this.buffer = Buffer.concat([this.buffer, chunk.subarray(0, n)]);
     }
+  }
+}
+
+/** Parent side: blocking line reads and writes on our end of the socket pair. */
+export class ParentChannel {
+  private readonly lines: LineReader;
+  private open = true;
+  private waiting: WhileWaiting | undefined;
+
+  constructor(
+    private readonly sys: Syscalls,
+    private readonly fd: number,
+  ) {
+    this.lines = new LineReader(fd);
+  }
+
+  /** Calls `w.tick()` every `w.everyMs` while readLine() waits, until whileWaiting(undefined). */
+  whileWaiting(w: WhileWaiting | undefined): void {
+    this.waiting = w;
+  }
+
+  /** The next line, without its newline. */
+  readLine(): string {
+    const line = this.lines.next(() => this.wait());
+    if (line === undefined) throw closed();
+    return line;
+  }
+
+  /** Before a read: nothing to read once closed; the ticks while nothing has arrived. */
+  private wait(): void {
+    if (!this.open) throw closed();
+    for (let w = this.waiting; w !== undefined && !this.sys.pollIn(this.fd, w.everyMs); w = this.waiting) w.tick();
   }
 
   receive(): InitMessage {
@@ -119,9 +143,11 @@ export class ParentChannel {
 
 /** Init side: blocking reads and writes on the inherited socket fd. */
 export class InitChannel {
-  private buffer = Buffer.alloc(0);
+  private readonly lines: LineReader;
 
-  constructor(readonly fd: number) {}
+  constructor(readonly fd: number) {
+    this.lines = new LineReader(fd);
+  }
 
   send(message: InitMessage): void {
     const data = Buffer.from(JSON.stringify(message) + '\n');
@@ -130,17 +156,8 @@ export class InitChannel {
   }
 
   receive<T>(): T {
-    for (;;) {
-      const nl = this.buffer.indexOf(0x0a);
-      if (nl >= 0) {
-        const line = this.buffer.subarray(0, nl).toString('utf8');
-        this.buffer = this.buffer.subarray(nl + 1);
-        return JSON.parse(line) as T;
-      }
-      const chunk = Buffer.alloc(65536);
-      const n = readSync(this.fd, chunk, 0, chunk.length, null);
-      if (n === 0) throw new ChannelClosedError('the runtime closed the sync channel');
-      this.buffer = Buffer.concat([this.buffer, chunk.subarray(0, n)]);
-    }
+    const line = this.lines.next();
+    if (line === undefined) throw new ChannelClosedError('the runtime closed the sync channel');
+    return JSON.parse(line) as T;
   }
 }
